@@ -1,0 +1,42 @@
+"""A BERT-layout encoder for PyTorch, TensorFlow and Flax, sharing `BertConfig` and one checkpoint.
+
+Names resolve lazily: importing `BertModel` imports torch only, `TFBertModel` TensorFlow only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "BertConfig": ".configuration_bert",
+    "BertModel": ".modeling_bert",
+    "BertForMaskedLM": ".modeling_bert",
+    "BertForSequenceClassification": ".modeling_bert",
+    "TFBertModel": ".modeling_tf_bert",
+    "TFBertForMaskedLM": ".modeling_tf_bert",
+    "TFBertForSequenceClassification": ".modeling_tf_bert",
+    "FlaxBertModel": ".modeling_flax_bert",
+    "FlaxBertForMaskedLM": ".modeling_flax_bert",
+    "FlaxBertForSequenceClassification": ".modeling_flax_bert",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if TYPE_CHECKING:
+    from .configuration_bert import BertConfig
+    from .modeling_bert import BertForMaskedLM, BertForSequenceClassification, BertModel
+    from .modeling_flax_bert import FlaxBertForMaskedLM, FlaxBertForSequenceClassification, FlaxBertModel
+    from .modeling_tf_bert import TFBertForMaskedLM, TFBertForSequenceClassification, TFBertModel

@@ -1,0 +1,1 @@
+"""Small shared helpers (logging, progress bars, lazy imports). Framework-free."""
