@@ -628,7 +628,9 @@ def write_checkpoint(
                 try:
                     serialize_file(specs, str(tmp), metadata=metadata)
                 except OSError as exc:
-                    raise CheckpointError(f"{directory / name}: could not write shard: {exc}") from exc
+                    raise CheckpointError(
+                        f"{directory / name}: could not write shard ({exc}); the previous checkpoint is intact"
+                    ) from exc
                 _fsync(tmp)
                 if record_sha256 and len(shards) > 1:
                     digests[name] = sha256_file(tmp)
@@ -654,7 +656,7 @@ def write_checkpoint(
         _remove_own_temp_files(directory)
         if isinstance(exc, CheckpointError):
             raise
-        raise CheckpointError(f"{directory}: saving the checkpoint failed ({exc}); the previous files are intact") from exc
+        raise CheckpointError(f"{directory}: saving the checkpoint failed ({exc}); the previous checkpoint is intact") from exc
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -23,6 +23,8 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 from .checkpoint import CONFIG_NAME, write_json_atomic
 from .errors import ConfigError
 from .hub import PushToHubMixin, resolve_file
@@ -39,15 +41,16 @@ ConfigT = TypeVar("ConfigT", bound="PretrainedConfig")
 
 
 def dtype_name(dtype: Any) -> str | None:
-    """`torch.float16`, `tf.float16`, `jnp.float16`, `np.dtype("float16")` or `"float16"` -> `"float16"`."""
+    """`torch.float16`, `tf.float16`, `jnp.float16`, `np.float16` or `"float16"` -> `"float16"`."""
     if dtype is None or isinstance(dtype, str):
         return dtype
-    name = getattr(dtype, "name", None)  # numpy / tf / jax dtypes
+    name = getattr(dtype, "name", None)  # numpy dtypes, tf.DType
     if isinstance(name, str):
         return name
-    if hasattr(dtype, "dtype") and hasattr(dtype.dtype, "name"):  # jnp.float16 is a scalar type
-        return dtype.dtype.name
-    return str(dtype).rsplit(".", 1)[-1]  # torch.float16
+    try:
+        return np.dtype(dtype).name  # numpy / ml_dtypes / jax scalar types
+    except TypeError:
+        return str(dtype).rsplit(".", 1)[-1]  # torch.float16
 
 
 class PretrainedConfig(PushToHubMixin):

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import FLOAT_DTYPES, CONFIG_NAME, CheckpointFiles, CheckpointReader, HostTensor, verify_checkpoint, write_checkpoint
+from .checkpoint import (
+    CONFIG_NAME,
+    FLOAT_DTYPES,
+    CheckpointFiles,
+    CheckpointReader,
+    HostTensor,
+    verify_checkpoint,
+    write_checkpoint,
+)
 from .configuration import PretrainedConfig, dtype_name
 from .errors import ConfigError, IncompleteLoadError, ShapeMismatchError
 from .hub import resolve_checkpoint
