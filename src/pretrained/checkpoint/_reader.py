@@ -1,0 +1,163 @@
+"""Streaming reads of checkpoint tensors, one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..utils import logging, progress
+from ._files import CheckpointFiles
+from ._format import TensorInfo, read_safetensors_header
+
+logger = logging.get_logger(__name__)
+
+class CheckpointReader:
+    """Streams the tensors of a checkpoint one at a time, as NumPy arrays (or torch tensors with `framework="pt"`).
+
+    The header of each shard is read (and validated) up front, so `keys()`, `info(key)` and `dtypes()` cost no data
+    reads. `get(key)` reads a single tensor. Legacy `.bin` files are read with `torch.load(weights_only=True)`.
+
+    Example:
+        >>> from pretrained.checkpoint import CheckpointReader, find_weights
+        >>> with CheckpointReader(find_weights("my-model")) as reader:  # doctest: +SKIP
+        ...     for key, array in reader.iter_tensors():
+        ...         print(key, array.shape)
+    """
+
+    def __init__(self, checkpoint: CheckpointFiles, *, framework: str = "np") -> None:
+        self.checkpoint = checkpoint
+        self.framework = framework
+        self._infos: dict[str, TensorInfo] = {}
+        self._metadata: dict[str, str] = {}
+        self._handles: dict[Path, Any] = {}
+        self._bin_cache: dict[Path, dict[str, Any]] = {}
+        if checkpoint.kind == "safetensors":
+            self._read_safetensors_headers()
+        else:
+            self._read_bin_headers()
+
+    def _read_safetensors_headers(self) -> None:
+        owner: dict[str, Path] = {}
+        for path in self.checkpoint.files:
+            infos, metadata = read_safetensors_header(path)
+            self._metadata = self._metadata or metadata
+            for key, info in infos.items():
+                if key in owner:
+                    raise CheckpointError(f"{path}: key {key!r} is also stored in {owner[key].name}")
+                owner[key] = path
+                self._infos[key] = info
+        weight_map = self.checkpoint.weight_map
+        if weight_map is not None:
+            for key, name in weight_map.items():
+                if key not in self._infos:
+                    raise CheckpointError(
+                        f"{self.checkpoint.index_path}: key {key!r} is mapped to {name} but that shard does not hold it"
+                    )
+                if self._infos[key].file.name != Path(name).name:
+                    raise CheckpointError(
+                        f"{self.checkpoint.index_path}: key {key!r} is mapped to {name} but stored in "
+                        f"{self._infos[key].file.name}"
+                    )
+
+    def _read_bin_headers(self) -> None:
+        from .legacy import load_bin_file  # torch is needed only for legacy files
+
+        for path in self.checkpoint.files:
+            tensors = load_bin_file(path)
+            self._bin_cache[path] = tensors
+            for key, tensor in tensors.items():
+                dtype = str(tensor.dtype).removeprefix("torch.")
+                self._infos[key] = TensorInfo(
+                    key, dtype, tuple(tensor.shape), path, tensor.numel() * tensor.element_size()
+                )
+
+    # -- queries
+    def keys(self) -> list[str]:
+        return list(self._infos)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._infos
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def info(self, key: str) -> TensorInfo:
+        try:
+            return self._infos[key]
+        except KeyError:
+            raise KeyError(f"{key!r} is not in the checkpoint {self.checkpoint.files[0].parent}") from None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The safetensors `__metadata__` of the first shard (e.g. `{"format": "pt"}`)."""
+        return dict(self._metadata)
+
+    def dtypes(self) -> dict[str, int]:
+        """Bytes stored per dtype name."""
+        totals: dict[str, int] = {}
+        for info in self._infos.values():
+            totals[info.dtype] = totals.get(info.dtype, 0) + info.nbytes
+        return totals
+
+    def total_bytes(self) -> int:
+        return sum(info.nbytes for info in self._infos.values())
+
+    # -- reads
+    def get(self, key: str) -> Any:
+        """Read one tensor (a NumPy array, or a torch tensor when `framework="pt"`)."""
+        info = self.info(key)
+        if self.checkpoint.kind == "bin":
+            tensor = self._bin_cache[info.file][key]
+            return tensor if self.framework == "pt" else _torch_to_numpy(tensor)
+        handle = self._handle(info.file)
+        try:
+            return handle.get_tensor(key)
+        except Exception as exc:  # safetensors raises its own error type for corrupt data
+            raise CheckpointError(f"{info.file}: cannot read tensor {key!r}: {exc}") from exc
+
+    def iter_tensors(self, keys: Iterable[str] | None = None, *, desc: str | None = None) -> Iterator[tuple[str, Any]]:
+        """Yield `(key, tensor)` one at a time, shard by shard, in file order."""
+        wanted = list(self._infos) if keys is None else [k for k in keys if k in self._infos]
+        wanted.sort(key=lambda k: (self.checkpoint.files.index(self._infos[k].file), k))
+        bar = progress.bar(total=len(wanted), desc=desc or "Loading weights", unit="tensor",
+                           enabled=self.total_bytes() > progress.MIN_BYTES_FOR_BAR)
+        with bar:
+            for key in wanted:
+                yield key, self.get(key)
+                bar.update(1)
+
+    def _handle(self, path: Path) -> Any:
+        handle = self._handles.get(path)
+        if handle is None:
+            from safetensors import safe_open
+
+            try:
+                handle = safe_open(str(path), framework=self.framework)
+            except Exception as exc:
+                raise CheckpointError(f"{path}: not a readable safetensors file: {exc}") from exc
+            self._handles[path] = handle
+        return handle
+
+    def close(self) -> None:
+        self._handles.clear()
+        self._bin_cache.clear()
+
+    def __enter__(self) -> CheckpointReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _torch_to_numpy(tensor: Any) -> np.ndarray:
+    import torch
+
+    if tensor.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return tensor.view(torch.uint16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
