@@ -1,9 +1,9 @@
 """Point ``huggingface_hub`` (this process and its subprocesses) at a local endpoint, and undo it exactly.
 
 ``huggingface_hub`` reads most of its configuration from the environment ONCE, at import time, into
-``huggingface_hub.constants`` (and a few modules copy those values again: ``from ..constants import X``, the module-level
-``HfApi()`` behind ``huggingface_hub.upload_file`` & co, the module-level ``HfFileSystem()``...). Setting
-``HF_ENDPOINT`` after import therefore does nothing in-process: every such copy has to be patched.
+``huggingface_hub.constants``, and a few modules copy those values again (``from ..constants import X``, the
+module-level ``HfApi()`` behind ``huggingface_hub.upload_file`` & co, the module-level ``HfFileSystem()``...).
+Setting ``HF_ENDPOINT`` after import therefore does nothing in-process: every such copy has to be patched.
 
 Example:
     >>> import tempfile
