@@ -122,6 +122,8 @@ class PretrainedConfig(PushToHubMixin):
         self.pretrained_version = kwargs.pop("pretrained_version", __version__)
         kwargs.pop("model_type", None)
         for key, value in kwargs.items():
+            if key.startswith("__") or callable(getattr(type(self), key, None)):  # e.g. {"to_dict": null}
+                raise ConfigError(f"config field {key!r} is refused: it would replace {type(self).__name__}.{key}")
             try:
                 setattr(self, key, value)
             except AttributeError as exc:
@@ -276,7 +278,12 @@ class PretrainedConfig(PushToHubMixin):
                 "%s has model_type %r but %s is for %r: this is not supported for all configurations of models "
                 "and can yield errors.", pretrained_model_name_or_path, loaded_type, cls.__name__, cls.model_type,
             )
-        return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        try:
+            return cls.from_dict(config_dict, return_unused_kwargs=return_unused_kwargs, **kwargs)
+        except (ConfigError, TypeError, ValueError, ArithmeticError) as exc:  # name the file at fault
+            source = Path(pretrained_model_name_or_path)
+            where = source if source.is_file() else source / subfolder / CONFIG_NAME
+            raise ConfigError(f"{where}: invalid {cls.__name__}: {exc}") from exc
 
     @classmethod
     def get_config_dict(
@@ -341,9 +348,9 @@ class PretrainedConfig(PushToHubMixin):
     @classmethod
     def register_for_auto_class(cls, auto_class: str = "AutoConfig") -> None:
         """Mark this config class so `save_pretrained` ships its code and writes `auto_map` (see the Auto docs)."""
-        if not isinstance(auto_class, str):
-            auto_class = auto_class.__name__
-        cls._auto_class = auto_class
+        from .dynamic import register_for_auto_class
+
+        register_for_auto_class(cls, auto_class)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PretrainedConfig) and self.to_dict() == other.to_dict()

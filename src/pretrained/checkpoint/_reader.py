@@ -28,9 +28,10 @@ class CheckpointReader:
         ...         print(key, array.shape)
     """
 
-    def __init__(self, checkpoint: CheckpointFiles, *, framework: str = "np") -> None:
+    def __init__(self, checkpoint: CheckpointFiles, *, framework: str = "np", backend: str | None = None) -> None:
         self.checkpoint = checkpoint
         self.framework = framework
+        self.backend = backend  # safetensors' read backend ("mmap" default, "pread": no mapped pages held in RSS)
         self._infos: dict[str, TensorInfo] = {}
         self._metadata: dict[str, str] = {}
         self._handles: dict[Path, Any] = {}
@@ -64,7 +65,7 @@ class CheckpointReader:
                     )
 
     def _read_bin_headers(self) -> None:
-        from .legacy import load_bin_file  # torch is needed only for legacy files
+        from ..legacy import load_bin_file  # torch is needed only for legacy files
 
         for path in self.checkpoint.files:
             tensors = load_bin_file(path)
@@ -136,7 +137,8 @@ class CheckpointReader:
             from safetensors import safe_open
 
             try:
-                handle = safe_open(str(path), framework=self.framework)
+                extra = {"backend": self.backend} if self.backend else {}
+                handle = safe_open(str(path), framework=self.framework, **extra)
             except Exception as exc:
                 raise CheckpointError(f"{path}: not a readable safetensors file: {exc}") from exc
             self._handles[path] = handle

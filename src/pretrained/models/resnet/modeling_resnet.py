@@ -1,0 +1,100 @@
+"""ResNet for PyTorch: timm's `ResNet` wrapped exactly as in the custom-models guide.
+
+Example:
+    >>> import torch
+    >>> from pretrained.models.resnet import ResnetConfig, ResnetModelForImageClassification
+    >>> config = ResnetConfig(block_type="basic", layers=[1, 1, 1, 1], num_classes=3)
+    >>> model = ResnetModelForImageClassification(config).eval()
+    >>> out = model(torch.zeros(1, 3, 32, 32), labels=torch.tensor([1]))
+    >>> out.logits.shape, out.loss.dim()
+    (torch.Size([1, 3]), 0)
+"""
+
+from __future__ import annotations
+
+import torch
+from timm.models.resnet import BasicBlock, Bottleneck, ResNet
+from torch import nn
+
+from ...outputs import ModelOutput
+from ...torch.modeling import PreTrainedModel
+from .configuration_resnet import ResnetConfig
+
+BLOCK_MAPPING = {"basic": BasicBlock, "bottleneck": Bottleneck}
+
+
+class ResnetPreTrainedModel(PreTrainedModel):
+    """Shared settings of the ResNet models: timm's initialisation as `_init_weights`."""
+
+    config_class = ResnetConfig
+    main_input_name = "pixel_values"
+    supports_gradient_checkpointing = True
+
+    def _build_resnet(self, config: ResnetConfig) -> ResNet:
+        return ResNet(
+            BLOCK_MAPPING[config.block_type],
+            config.layers,
+            num_classes=config.num_classes,
+            in_chans=config.input_channels,
+            cardinality=config.cardinality,
+            base_width=config.base_width,
+            stem_width=config.stem_width,
+            stem_type=config.stem_type,
+            avg_down=config.avg_down,
+        )
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """timm's ResNet initialisation, one module at a time (children before parents)."""
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            module.reset_parameters()
+        elif isinstance(module, nn.Linear):
+            module.reset_parameters()
+        elif isinstance(module, (BasicBlock, Bottleneck)):
+            module.zero_init_last()
+
+
+class ResnetModel(ResnetPreTrainedModel):
+    """The ResNet body: `forward(pixel_values)` returns the last feature map `(batch, channels, h, w)`.
+
+    Example:
+        >>> import torch
+        >>> from pretrained.models.resnet import ResnetConfig, ResnetModel
+        >>> ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).eval()(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 512, 1, 1])
+    """
+
+    def __init__(self, config: ResnetConfig) -> None:
+        super().__init__(config)
+        self.model = self._build_resnet(config)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_features(pixel_values)
+
+
+class ResnetModelForImageClassification(ResnetPreTrainedModel):
+    """ResNet with its classifier: returns `ModelOutput(logits=...)`, plus `loss` (cross-entropy) with `labels`.
+
+    Example:
+        >>> import torch
+        >>> from pretrained.models.resnet import ResnetConfig, ResnetModelForImageClassification
+        >>> m = ResnetModelForImageClassification(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1], num_classes=5))
+        >>> m(torch.zeros(2, 3, 32, 32)).logits.shape
+        torch.Size([2, 5])
+    """
+
+    def __init__(self, config: ResnetConfig) -> None:
+        super().__init__(config)
+        self.model = self._build_resnet(config)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None) -> ModelOutput:
+        logits = self.model(pixel_values)
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits, labels)
+            return ModelOutput(loss=loss, logits=logits)
+        return ModelOutput(logits=logits)

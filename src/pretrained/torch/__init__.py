@@ -1,0 +1,66 @@
+"""PyTorch backend: `PreTrainedModel`, `ModuleUtilsMixin`, pruning helpers (and the Auto classes, lazily).
+
+Example:
+    >>> from pretrained.torch import PreTrainedModel, ModuleUtilsMixin
+    >>> issubclass(PreTrainedModel, ModuleUtilsMixin)
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingBackendError
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without torch
+    raise MissingBackendError(
+        "pretrained.torch needs PyTorch, which is not installed: pip install 'pretrained[torch]'"
+    ) from exc
+
+from .embeddings import resize_embedding_, resize_linear_head_
+from .loading import no_init_weights
+from .modeling import PreTrainedModel
+from .module_utils import ModuleUtilsMixin
+from .pruning import (
+    Conv1D,
+    find_pruneable_heads_and_indices,
+    prune_conv1d_layer,
+    prune_layer,
+    prune_linear_layer,
+)
+
+_AUTO = ("AutoModel", "AutoModelForImageClassification", "AutoModelForMaskedLM", "AutoModelForSequenceClassification")
+
+__all__ = [
+    "Conv1D",
+    "ModuleUtilsMixin",
+    "PreTrainedModel",
+    "find_pruneable_heads_and_indices",
+    "no_init_weights",
+    "prune_conv1d_layer",
+    "prune_layer",
+    "prune_linear_layer",
+    "resize_embedding_",
+    "resize_linear_head_",
+    *_AUTO,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUTO:
+        value = getattr(importlib.import_module(".auto", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .auto import (
+        AutoModel,
+        AutoModelForImageClassification,
+        AutoModelForMaskedLM,
+        AutoModelForSequenceClassification,
+    )
