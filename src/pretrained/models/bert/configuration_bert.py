@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...configuration import PretrainedConfig
+from pretrained.configuration import PretrainedConfig
 
 
 class BertConfig(PretrainedConfig):

@@ -20,9 +20,10 @@ import math
 import torch
 from torch import nn
 
-from ...outputs import ModelOutput
-from ...torch.modeling import PreTrainedModel
-from ...torch.pruning import find_pruneable_heads_and_indices, prune_linear_layer
+from pretrained.outputs import ModelOutput
+from pretrained.torch.modeling import PreTrainedModel
+from pretrained.torch.pruning import find_pruneable_heads_and_indices, prune_linear_layer
+
 from .configuration_bert import BertConfig
 
 ACT2FN = {

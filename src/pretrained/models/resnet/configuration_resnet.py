@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...configuration import PretrainedConfig
+from pretrained.configuration import PretrainedConfig
 
 BLOCK_TYPES = ("basic", "bottleneck")
 STEM_TYPES = ("", "deep", "deep-tiered")

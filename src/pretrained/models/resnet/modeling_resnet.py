@@ -16,8 +16,9 @@ import torch
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 from torch import nn
 
-from ...outputs import ModelOutput
-from ...torch.modeling import PreTrainedModel
+from pretrained.outputs import ModelOutput
+from pretrained.torch.modeling import PreTrainedModel
+
 from .configuration_resnet import ResnetConfig
 
 BLOCK_MAPPING = {"basic": BasicBlock, "bottleneck": Bottleneck}
