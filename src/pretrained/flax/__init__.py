@@ -1,0 +1,68 @@
+"""The Flax (NNX) backend: `FlaxPreTrainedModel` and its helpers.
+
+Importing this package imports jax and flax; without them it raises `MissingBackendError` naming the extra to
+install. The Auto classes (`FlaxAutoModel`, ...) resolve lazily from `pretrained.flax.auto`.
+
+Example:
+    >>> from pretrained.flax import FlaxPreTrainedModel
+    >>> FlaxPreTrainedModel.main_input_name
+    'input_ids'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingBackendError
+
+try:
+    import flax.nnx  # noqa: F401
+    import jax  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingBackendError(
+        f"The Flax backend needs jax and flax ({exc}). Install them with: pip install 'pretrained[flax]'"
+    ) from exc
+
+from .embeddings import resize_bias as resize_bias
+from .embeddings import resize_embedding as resize_embedding
+from .embeddings import resize_linear_outputs as resize_linear_outputs
+from .modeling import FlaxPreTrainedModel as FlaxPreTrainedModel
+from .module_utils import FlaxModuleUtilsMixin as FlaxModuleUtilsMixin
+from .pruning import prune_linear_layer as prune_linear_layer
+from .variables import canonical_variables as canonical_variables
+
+_AUTO = (
+    "FlaxAutoModel",
+    "FlaxAutoModelForImageClassification",
+    "FlaxAutoModelForMaskedLM",
+    "FlaxAutoModelForSequenceClassification",
+)
+
+__all__ = [
+    "FlaxModuleUtilsMixin",
+    "FlaxPreTrainedModel",
+    "canonical_variables",
+    "prune_linear_layer",
+    "resize_bias",
+    "resize_embedding",
+    "resize_linear_outputs",
+    *_AUTO,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUTO:
+        value = getattr(importlib.import_module(".auto", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .auto import (
+        FlaxAutoModel,
+        FlaxAutoModelForImageClassification,
+        FlaxAutoModelForMaskedLM,
+        FlaxAutoModelForSequenceClassification,
+    )
