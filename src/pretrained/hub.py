@@ -10,8 +10,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +26,7 @@ from .checkpoint import (
     load_index,
     weight_candidates,
 )
-from .errors import CheckpointError, HubError
+from .errors import CheckpointError, HubError, PretrainedError
 from .utils import logging, progress
 
 logger = logging.get_logger(__name__)
@@ -115,6 +117,10 @@ def _download(repo_id: str, filename: str, *, required: bool, subfolder: str, **
         raise HubError(f"{_in(subfolder, filename)} of {where}: offline mode is enabled and it is not cached") from exc
     except OSError as exc:
         raise HubError(f"could not fetch {_in(subfolder, filename)} of {where}: {exc}") from exc
+    except Exception as exc:  # transport errors (a connection cut mid-download) are not OSErrors
+        if isinstance(exc, PretrainedError):
+            raise
+        raise HubError(f"could not fetch {_in(subfolder, filename)} of {where}: {type(exc).__name__}: {exc}") from exc
 
 
 def _cached_as_missing(repo_id: str, filename: str, subfolder: str, kwargs: dict[str, Any]) -> bool:
@@ -241,23 +247,41 @@ class PushToHubMixin:
         from huggingface_hub import HfApi
 
         api = HfApi(token=token, library_name="pretrained")
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-        if revision is not None and not create_pr:
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        with _pushing(repo_id, revision):
+            repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+            if revision is not None and not create_pr:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="pretrained-push-") as tmp:
             work = Path(tmp)
             self._save_for_push(work, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
-            if not api.file_exists(repo_id, "README.md", revision=revision):
-                _write_model_card(work, repo_id, tags)
-            return api.upload_folder(
-                repo_id=repo_id,
-                folder_path=work,
-                commit_message=commit_message or f"Upload {type(self).__name__}",
-                commit_description=commit_description,
-                revision=revision,
-                create_pr=create_pr,
-                delete_patterns=self._push_replaces or None,
-            )
+            with _pushing(repo_id, revision):
+                if not api.file_exists(repo_id, "README.md", revision=revision):
+                    _write_model_card(work, repo_id, tags)
+                return api.upload_folder(
+                    repo_id=repo_id,
+                    folder_path=work,
+                    commit_message=commit_message or f"Upload {type(self).__name__}",
+                    commit_description=commit_description,
+                    revision=revision,
+                    create_pr=create_pr,
+                    delete_patterns=self._push_replaces or None,
+                )
+
+
+@contextlib.contextmanager
+def _pushing(repo_id: str, revision: str | None) -> Iterator[None]:
+    """A failed Hub call of `push_to_hub` (HTTP error, dropped connection) -> `HubError` naming the repo and the
+    revision; huggingface_hub's exception stays attached as `__cause__`."""
+    try:
+        yield
+    except PretrainedError:
+        raise
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise HubError(
+            f"push_to_hub to {repo_id!r} at revision {revision or 'main'!r} failed ({type(exc).__name__}: "
+            f"{first_line}); the push was not completed, retrying it is safe"
+        ) from exc
 
 
 def _write_model_card(directory: Path, repo_id: str, tags: list[str] | None) -> None:

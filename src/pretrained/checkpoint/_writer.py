@@ -128,7 +128,7 @@ def write_checkpoint(
     not use are deleted after that. A crash at any point before the renames leaves the previous checkpoint
     untouched. `extra_files` (e.g. `config.json`) join the same commit. Returns the final paths.
     """
-    from safetensors import TensorSpec, serialize_file
+    from safetensors import SafetensorError, TensorSpec, serialize_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -166,7 +166,8 @@ def write_checkpoint(
                 }
                 try:
                     serialize_file(specs, str(tmp), metadata=metadata)
-                except OSError as exc:
+                except (OSError, SafetensorError) as exc:  # safetensors reports ENOSPC / EFBIG as SafetensorError
+                    tmp.unlink(missing_ok=True)
                     raise CheckpointError(
                         f"{directory / name}: could not write shard ({exc}); the previous checkpoint is intact"
                     ) from exc
@@ -186,6 +187,8 @@ def write_checkpoint(
             _fsync(tmp)
             staged.append((tmp, index_name))
         with _directory_lock(directory):
+            if len(shards) > 1:
+                _retire_entry_points(directory, {name for _, name in staged}, variant)
             for tmp, name in staged:
                 os.replace(tmp, directory / name)
             _remove_stale_weights(directory, keep={name for _, name in staged}, variant=variant)
@@ -201,6 +204,21 @@ def write_checkpoint(
             tmp.unlink(missing_ok=True)
         raise
     return [directory / name for _, name in staged]
+
+
+def _retire_entry_points(directory: Path, new_names: set[str], variant: str | None) -> None:
+    """Before renaming a sharded save into place: renaming several shards is not atomic as a whole, so delete the
+    old index when a new shard is about to replace a file under the same name, and an old single-file
+    `model.safetensors` (it would shadow the new index). A crash amid the renames then leaves a directory without
+    weights (loading fails clearly) instead of the old index over a silent mix of old and new shards."""
+    index = directory / add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
+    single = directory / add_variant(SAFE_WEIGHTS_NAME, variant)
+    collides = any((directory / name).exists() for name in new_names if _SHARD_RE.match(name))
+    retired = [path for path, condition in ((index, collides), (single, True)) if condition and path.exists()]
+    for path in retired:
+        path.unlink()
+    if retired:
+        _fsync(directory)
 
 
 def _remove_own_temp_files(directory: Path) -> None:

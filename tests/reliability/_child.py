@@ -1,0 +1,169 @@
+"""Subprocess side of the reliability tests: save / push / load a BERT model, optionally pausing at a named point.
+
+    python _child.py save DIR --seed 1 [--layers 5] [--small] [--shard 50MB] [--pause POINT] [--go FILE] [--repeat N]
+    python _child.py push REPO_ID --seed 1 [--pause POINT]
+    python _child.py load NAME [--go FILE] [--local-files-only]
+    python _child.py fsize DIR --limit BYTES --seed 1
+
+Pause points (the child prints `PAUSED <point>` and sleeps until the parent SIGKILLs it):
+  before-first-shard  the first `safetensors.serialize_file` call is about to run (config.json temp written)
+  between-shards      two shards are written and fsynced under temp names, the third is about to start
+  index               half of the index json is written into its temp file
+  commit              the commit has renamed two temp files (config.json, first shard) into their final names
+  cleanup             every file is renamed into place; stale shards of the old save are not deleted yet
+With `--go FILE` the child prints `PAUSED ready` once set up, then waits for FILE to exist before it starts.
+Results are printed as one `RESULT <json>` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import resource
+import signal
+import sys
+import time
+
+
+def pause(point: str) -> None:
+    print(f"PAUSED {point}", flush=True)
+    time.sleep(3600)
+    sys.exit(3)  # never reached: the parent kills us
+
+
+def install_pause(point: str | None) -> None:
+    if not point:
+        return
+    import safetensors
+
+    import pretrained.checkpoint._writer as writer
+
+    if point in ("before-first-shard", "between-shards"):
+        original = safetensors.serialize_file
+        calls = {"n": 0}
+        stop_at = 1 if point == "before-first-shard" else 3
+
+        def serialize_file(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == stop_at:
+                pause(point)
+            return original(*args, **kwargs)
+
+        safetensors.serialize_file = serialize_file  # the writer imports it from the module at call time
+    elif point == "index":
+        original_write_text = pathlib.Path.write_text
+
+        def write_text(self, data, *args, **kwargs):
+            if self.name.startswith(".tmp-") and self.name.endswith(".index.json"):
+                with open(self, "w", encoding="utf-8") as handle:
+                    handle.write(data[: len(data) // 2])
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                pause(point)
+            return original_write_text(self, data, *args, **kwargs)
+
+        pathlib.Path.write_text = write_text
+    elif point == "commit":
+        original_replace = os.replace
+        calls = {"n": 0}
+
+        def replace(src, dst, *args, **kwargs):
+            result = original_replace(src, dst, *args, **kwargs)
+            if os.path.basename(str(src)).startswith(".tmp-"):
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    pause(point)
+            return result
+
+        os.replace = replace
+    elif point == "cleanup":
+
+        def remove_stale(*args, **kwargs):
+            pause(point)
+
+        writer._remove_stale_weights = remove_stale
+    else:
+        raise SystemExit(f"unknown pause point {point!r}")
+
+
+def digests(model) -> dict[str, str]:
+    out = {}
+    for key, tensor in model.state_dict().items():
+        array = tensor.detach().cpu().contiguous().numpy()
+        out[key] = hashlib.sha256(f"{array.dtype}{array.shape}".encode() + array.tobytes()).hexdigest()
+    return out
+
+
+def build(seed: int, layers: int, small: bool = False):
+    import torch
+
+    from pretrained.models.bert import BertConfig, BertModel
+
+    torch.manual_seed(seed)
+    sizes = {"vocab_size": 5000, "hidden_size": 256, "intermediate_size": 1024, "num_attention_heads": 4} if small else {}
+    return BertModel(BertConfig(num_hidden_layers=layers, **sizes))
+
+
+def wait_for(go: str | None) -> None:
+    if go:
+        print("PAUSED ready", flush=True)
+        while not os.path.exists(go):
+            time.sleep(0.002)
+
+
+def result(payload) -> None:
+    print("RESULT " + json.dumps(payload), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["save", "push", "load", "fsize"])
+    parser.add_argument("target")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--layers", type=int, default=5)
+    parser.add_argument("--shard", default="50MB")
+    parser.add_argument("--pause")
+    parser.add_argument("--go")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--local-files-only", action="store_true")
+    parser.add_argument("--small", action="store_true", help="vocab 5000, hidden 256: about 4 MB per layer")
+    parser.add_argument("--repeat", type=int, default=1, help="save this many times in a row")
+    args = parser.parse_args()
+
+    if args.mode == "load":
+        from pretrained.models.bert import BertModel
+
+        wait_for(args.go)
+        model = BertModel.from_pretrained(args.target, local_files_only=args.local_files_only)
+        result(digests(model))
+        return
+
+    model = build(args.seed, args.layers, args.small)
+    if args.pause:
+        result({"planned": digests(model)})  # what a completed save would hold
+    install_pause(args.pause)
+    if args.mode == "save":
+        wait_for(args.go)
+        for _ in range(args.repeat):
+            model.save_pretrained(args.target, max_shard_size=args.shard)
+        result(digests(model))
+    elif args.mode == "push":
+        info = model.push_to_hub(args.target, max_shard_size=args.shard)
+        result({"oid": info.oid, "tensors": digests(model)})
+    elif args.mode == "fsize":
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (args.limit, args.limit))
+        try:
+            model.save_pretrained(args.target, max_shard_size=args.shard)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which judges it
+            result({"raised": True, "type": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
+                    "message": str(exc)})
+        else:
+            result({"raised": False})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Crash safety: a save killed with SIGKILL, or failing on a full disk, never costs the previous checkpoint.
+
+A subprocess builds a different BERT model (about 240 MB, 5 shards of at most 50 MB) and saves it with
+`BertModel.save_pretrained` over a directory that already holds the shared reference checkpoint. It stops at a named
+point (it prints `PAUSED <point>` and sleeps, see `_child.py`) and the test SIGKILLs it there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from _support import (
+    BIG_SHARD,
+    checkpoint_tensor_digests,
+    child_env,
+    file_digests,
+    mb,
+    state_digests,
+    temp_files,
+)
+
+torch = pytest.importorskip("torch")
+
+from pretrained.errors import CheckpointError  # noqa: E402
+from pretrained.models.bert import BertConfig, BertModel  # noqa: E402
+
+pytestmark = [pytest.mark.xdist_group("reliability-big"), pytest.mark.slow]
+
+BEFORE_COMMIT = ["before-first-shard", "between-shards", "index"]
+
+
+def _temp_bytes(directory: Path) -> int:
+    return sum((directory / name).stat().st_size for name in temp_files(directory))
+
+
+@pytest.mark.parametrize("point", BEFORE_COMMIT)
+def test_sigkill_before_commit_keeps_previous_checkpoint(point, big_checkpoint, tmp_path, spawn, observed):
+    """SIGKILL a subprocess saving a new 240 MB model over the reference checkpoint at the named point; then compare
+    every file under its final name with the reference and load the directory with `BertModel.from_pretrained`
+    (after the `index` kill, also run the next successful save there and look at the killed save's temp files)."""
+    target = big_checkpoint.copy_to(tmp_path / "checkpoint")
+    child = spawn("save", str(target), "--seed", "1", "--shard", BIG_SHARD, "--pause", point)
+    assert child.wait_for_pause() == point
+    staged = temp_files(target)
+    assert child.kill() == -signal.SIGKILL
+
+    assert file_digests(target) == big_checkpoint.files, "a file of the aborted save is visible under a final name"
+    model = BertModel.from_pretrained(target)
+    assert state_digests(model) == big_checkpoint.tensors
+    leftover, leftover_bytes = temp_files(target), _temp_bytes(target)
+    observed(
+        f"killed at {point} with {len(staged)} temp file(s) staged; all {len(big_checkpoint.files)} final files "
+        f"byte-identical, the old {len(big_checkpoint.tensors)} tensors load identically; "
+        f"{len(leftover)} `.tmp-*` file(s) ({mb(leftover_bytes)}) left behind, ignored by the loader"
+    )
+    if point != "index":
+        return
+    # the next successful save into the same directory: complete, and what becomes of the killed save's temp files
+    torch.manual_seed(3)
+    model = BertModel(BertConfig(num_hidden_layers=5))
+    model.save_pretrained(target, max_shard_size=BIG_SHARD)
+    assert state_digests(BertModel.from_pretrained(target)) == state_digests(model)
+    remaining = temp_files(target)
+    assert set(remaining) <= set(leftover), "the successful save left temp files of its own"
+    observed(
+        "the next successful save loads exactly and "
+        + ("removed the killed save's temp files" if not remaining else
+           f"left the killed save's {len(remaining)} temp files ({mb(leftover_bytes)}) in place: they accumulate "
+           "with every killed save (nothing owns them after a kill; loaders ignore them)")
+    )
+
+
+def test_sigkill_during_commit_never_mixes_checkpoints(big_checkpoint, tmp_path, spawn, observed):
+    """SIGKILL the save after its commit renamed the first two temp files (config.json and shard 1, same shard
+    names as the old checkpoint); the directory must then load as exactly the old or the new weights, or fail with
+    a `CheckpointError` naming it, never as a silent mix of old and new shards."""
+    target = big_checkpoint.copy_to(tmp_path / "checkpoint")
+    child = spawn("save", str(target), "--seed", "1", "--shard", BIG_SHARD, "--pause", "commit")
+    assert child.wait_for_pause() == "commit"
+    new = child.results[0]["planned"]
+    child.kill()
+    try:
+        loaded = checkpoint_tensor_digests(target)
+    except CheckpointError as exc:
+        assert str(target) in str(exc)
+        observed(f"killed mid-commit: loading raises CheckpointError: {str(exc).replace(str(tmp_path), '<tmp>')[:160]}")
+        return
+    old, got = big_checkpoint.tensors, loaded
+    from_old = sum(got[k] == old.get(k) for k in got)
+    from_new = sum(got[k] == new.get(k) for k in got)
+    assert got == old or got == new, f"mixed checkpoint: {from_old} tensors from the old save, {from_new} from the new"
+    observed(f"killed mid-commit: the directory loads as the {'old' if got == old else 'new'} checkpoint, complete")
+
+
+def test_sigkill_after_commit_before_stale_cleanup(big_checkpoint, tmp_path, spawn, observed):
+    """Save the new model with smaller shards (other file names) and SIGKILL it after every file was renamed into
+    place but before the old save's shards were deleted: the new checkpoint must load exactly."""
+    target = big_checkpoint.copy_to(tmp_path / "checkpoint")
+    child = spawn("save", str(target), "--seed", "1", "--shard", "30MB", "--pause", "cleanup")
+    assert child.wait_for_pause() == "cleanup"
+    new = child.results[0]["planned"]
+    child.kill()
+    model = BertModel.from_pretrained(target)
+    assert state_digests(model) == new
+    stale = [name for name in big_checkpoint.shards if (target / name).exists()]
+    observed(
+        f"the new checkpoint loads exactly; {len(stale)} shard(s) of the old save remain until the next save "
+        f"({mb(sum((target / n).stat().st_size for n in stale))}, not named by the index)"
+    )
+
+
+def test_sigkill_during_push_to_hub_local_save(local_hub, tmp_path, spawn, observed):
+    """`push_to_hub` a 240 MB model from a subprocess, SIGKILL it while its temporary local save is between shards;
+    the repo's main must still be the previous commit, and a retry (in-process) must succeed and load exactly."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    repo = api.create_repo("crash-push").repo_id
+    torch.manual_seed(0)
+    previous = BertModel(BertConfig(num_hidden_layers=1, vocab_size=1000))
+    first = previous.push_to_hub(repo)
+    files_before = sorted(api.list_repo_files(repo))
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    env = child_env(TMPDIR=str(temp_root))
+
+    child = spawn("push", repo, "--seed", "1", "--shard", BIG_SHARD, "--pause", "between-shards", env=env)
+    assert child.wait_for_pause() == "between-shards"
+    child.kill()
+    assert api.repo_info(repo).sha == first.oid
+    assert sorted(api.list_repo_files(repo)) == files_before
+    leaked = [p for p in temp_root.iterdir() if p.name.startswith("pretrained-push-")]
+    leaked_bytes = sum(f.stat().st_size for p in leaked for f in p.rglob("*") if f.is_file())
+
+    torch.manual_seed(1)
+    model = BertModel(BertConfig(num_hidden_layers=5))
+    retry = model.push_to_hub(repo, max_shard_size=BIG_SHARD)
+    assert api.repo_info(repo).sha == retry.oid != first.oid
+    loaded = BertModel.from_pretrained(repo)
+    assert state_digests(loaded) == state_digests(model)
+    observed(
+        f"main stayed at the previous commit {first.oid[:8]} after the kill; the retry committed {retry.oid[:8]} "
+        f"and loads exactly; the killed push left {len(leaked)} temp dir(s) ({mb(leaked_bytes)}) in $TMPDIR"
+    )
+
+
+# ============================================================================================== disk full
+def _small_model(seed: int, layers: int, hidden: int) -> BertModel:
+    torch.manual_seed(seed)
+    return BertModel(BertConfig(vocab_size=1000, hidden_size=hidden, num_hidden_layers=layers,
+                                num_attention_heads=4, intermediate_size=4 * hidden, max_position_embeddings=64))
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, size: str):
+    path.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; this run is not root")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"this machine refuses `mount -t tmpfs` ({proc.stderr.strip() or proc.returncode})")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.mark.parametrize("shards", ["one file", "several shards"])
+def test_disk_full_on_tmpfs(shards, tmp_path, observed):
+    """Save a 0.3 MB model into a 4 MB tmpfs, then save a 16 MB model over it (as one file, or in 2 MB shards so
+    the disk fills mid-way): a `CheckpointError` naming the directory, the old checkpoint intact, no temp files."""
+    with _tmpfs(tmp_path / "mnt", "4m") as mount:
+        target = mount / "checkpoint"
+        old = _small_model(0, 1, 64)
+        old.save_pretrained(target)
+        before = file_digests(target)
+        new = _small_model(1, 2, 512)
+        with pytest.raises(CheckpointError) as excinfo:
+            new.save_pretrained(target, max_shard_size="2MB" if shards == "several shards" else "5GB")
+        assert str(target) in str(excinfo.value)
+        assert file_digests(target) == before
+        assert state_digests(BertModel.from_pretrained(target)) == state_digests(old)
+        leftovers = temp_files(target)
+        assert not leftovers, f"the failed save left temp files: {leftovers}"
+        observed(f"CheckpointError: {str(excinfo.value).replace(str(tmp_path), '<tmp>')[:200]}; old checkpoint "
+                 "byte-identical and loads; no temp file left")
+
+
+def test_disk_full_with_rlimit_fsize(big_checkpoint, tmp_path, spawn, observed):
+    """In a subprocess with `RLIMIT_FSIZE` = 20 MB (SIGXFSZ ignored, so writes fail with EFBIG), save a 110 MB
+    model over a copy of the reference checkpoint: a `CheckpointError` naming the directory, the old one intact."""
+    target = big_checkpoint.copy_to(tmp_path / "checkpoint")
+    limit = 20_000_000
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[1] not in (resource.RLIM_INFINITY,) and \
+            resource.getrlimit(resource.RLIMIT_FSIZE)[1] < limit:
+        pytest.skip("the hard RLIMIT_FSIZE of this machine is below the test's limit")
+    child = spawn("fsize", str(target), "--limit", str(limit), "--seed", "1", "--layers", "1", "--shard", BIG_SHARD)
+    rc, result, err = child.finish()
+    assert rc == 0, err[-3000:]
+    assert result["raised"], "the save succeeded despite the file size limit"
+    assert "CheckpointError" in result["mro"], f"raised {result['type']}: {result['message']}"
+    assert str(target) in result["message"]
+    assert file_digests(target) == big_checkpoint.files
+    assert state_digests(BertModel.from_pretrained(target)) == big_checkpoint.tensors
+    leftovers = temp_files(target)
+    observed(f"{result['type']}: {result['message'].replace(str(tmp_path), '<tmp>')[:200]}; old checkpoint intact; "
+             f"{len(leftovers)} temp file(s) left")
+    assert not leftovers, f"the failed save left temp files: {leftovers}"
+
