@@ -94,6 +94,9 @@ from ._format import (
 from ._format import (
     shard_file_name as shard_file_name,
 )
+from ._memory import MemoryReader as MemoryReader
+from ._memory import dtype_name_of as dtype_name_of
+from ._memory import to_numpy as to_numpy
 from ._reader import CheckpointReader as CheckpointReader
 from ._writer import (
     HostTensor as HostTensor,

@@ -10,8 +10,9 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..utils import logging, progress
-from ._files import CheckpointFiles
+from ._files import CheckpointFiles, load_index
 from ._format import TensorInfo, read_safetensors_header
+from ._lock import directory_lock
 
 logger = logging.get_logger(__name__)
 
@@ -37,9 +38,22 @@ class CheckpointReader:
         self._handles: dict[Path, Any] = {}
         self._bin_cache: dict[Path, dict[str, Any]] = {}
         if checkpoint.kind == "safetensors":
-            self._read_safetensors_headers()
+            # a concurrent save commits under an exclusive lock: under the shared one, the index, the headers and
+            # the open shard handles all belong to one save (open handles keep their files after a rename)
+            with directory_lock(checkpoint.files[0].parent, shared=True):
+                self._refresh_index()
+                self._read_safetensors_headers()
+                for path in self.checkpoint.files:
+                    self._handle(path)
         else:
             self._read_bin_headers()
+
+    def _refresh_index(self) -> None:
+        if self.checkpoint.index_path is None:
+            return
+        known_digests = self.checkpoint.expected_sha256
+        self.checkpoint = load_index(self.checkpoint.index_path)
+        self.checkpoint.expected_sha256 = {**known_digests, **self.checkpoint.expected_sha256}
 
     def _read_safetensors_headers(self) -> None:
         owner: dict[str, Path] = {}

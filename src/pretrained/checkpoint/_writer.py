@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from ._format import (
     parse_size,
     shard_file_name,
 )
+from ._lock import directory_lock, remove_temp_files, temp_name
 
 logger = logging.get_logger(__name__)
 
@@ -67,26 +65,6 @@ def plan_shards(sizes: Mapping[str, int], max_shard_size: int | str) -> list[lis
     return shards if shards[0] else []
 
 
-@contextlib.contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    """Serialise the commit phase of concurrent saves into one directory (POSIX advisory lock)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks on directories
-        yield
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _temp_name(directory: Path, final: str) -> Path:
-    return directory / f".tmp-{uuid.uuid4().hex[:12]}-{final}"
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -98,16 +76,13 @@ def _fsync(path: Path) -> None:
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
     """Write JSON (sorted keys, indent 2) to a temporary sibling, fsync it, then rename it over `path`."""
     path = Path(path)
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
+    tmp = temp_name(path.parent, path.name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -132,6 +107,7 @@ def write_checkpoint(
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    remove_temp_files(directory, only_dead=True)
     metadata = dict(metadata or {"format": "pt"})
     sizes = {key: tensor.nbytes for key, tensor in tensors.items()}
     shards = plan_shards(sizes, max_shard_size) or [[]]
@@ -143,7 +119,7 @@ def write_checkpoint(
     staged: list[tuple[Path, str]] = []
     try:
         for name, payload in (extra_files or {}).items():
-            tmp = _temp_name(directory, name)
+            tmp = temp_name(directory, name)
             tmp.write_bytes(payload)
             _fsync(tmp)
             staged.append((tmp, name))
@@ -154,7 +130,7 @@ def write_checkpoint(
         )
         with bar:
             for name, keys in zip(names, shards):
-                tmp = _temp_name(directory, name)
+                tmp = temp_name(directory, name)
                 specs = {
                     key: TensorSpec(
                         dtype=tensors[key].dtype,
@@ -182,20 +158,21 @@ def write_checkpoint(
                 "weight_map": {key: name for name, keys in zip(names, shards) for key in keys},
             }
             index_name = add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
-            tmp = _temp_name(directory, index_name)
+            tmp = temp_name(directory, index_name)
             tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             _fsync(tmp)
             staged.append((tmp, index_name))
-        with _directory_lock(directory):
+        with directory_lock(directory):
             if len(shards) > 1:
                 _retire_entry_points(directory, {name for _, name in staged}, variant)
             for tmp, name in staged:
                 os.replace(tmp, directory / name)
             _remove_stale_weights(directory, keep={name for _, name in staged}, variant=variant)
+            _fsync(directory)  # make the renames durable
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        _remove_own_temp_files(directory)
+        remove_temp_files(directory, only_dead=False)
         if isinstance(exc, CheckpointError):
             raise
         raise CheckpointError(f"{directory}: saving the checkpoint failed ({exc}); the previous checkpoint is intact") from exc
@@ -219,14 +196,6 @@ def _retire_entry_points(directory: Path, new_names: set[str], variant: str | No
         path.unlink()
     if retired:
         _fsync(directory)
-
-
-def _remove_own_temp_files(directory: Path) -> None:
-    """Temp files of this process that a failed serialize may have left (their names are unknown to us)."""
-    for path in directory.glob(".tmp-*"):
-        with contextlib.suppress(OSError):
-            if path.stat().st_size == 0:
-                path.unlink()
 
 
 def _remove_stale_weights(directory: Path, *, keep: set[str], variant: str | None) -> None:
