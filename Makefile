@@ -29,8 +29,13 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
+# Our load benchmark, then the side-by-side comparison with transformers 4.57.6 (bench/anchor.sh builds
+# .venv-anchor once; it is never mixed into .venv). Writes docs/benchmarks/. BENCH_ARGS="--runs 5" etc.
+BENCH_ARGS ?= --runs 3
 bench: $(STAMP)
 	$(BIN)/python bench/load.py
+	PY=$(PY) bench/anchor.sh
+	$(BIN)/python bench/compare.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) site build

@@ -1,0 +1,87 @@
+"""TensorFlow backend of `pretrained`: Keras 3 models on the TensorFlow backend, sharing the canonical checkpoint.
+
+Importing this package imports TensorFlow and Keras. It raises
+[`MissingBackendError`][pretrained.errors.MissingBackendError] when either is missing, and when Keras runs on another
+backend (`KERAS_BACKEND` must be `tensorflow`, or unset).
+
+Example:
+    >>> from pretrained.tf import TFPreTrainedModel
+    >>> TFPreTrainedModel.main_input_name
+    'input_ids'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingBackendError
+
+
+def _check_backend() -> None:
+    try:
+        import keras  # first: on another Keras backend the check below fails before TensorFlow loads
+    except ImportError as exc:
+        raise MissingBackendError(
+            f"The TensorFlow classes of pretrained need TensorFlow with Keras 3 ({exc}). "
+            "Install them with: pip install 'pretrained[tf]'"
+        ) from exc
+    if not hasattr(keras, "config") or not hasattr(keras.config, "backend"):
+        raise MissingBackendError(
+            "pretrained's TensorFlow classes need Keras 3 (found a Keras 2 / tf-keras installation). "
+            "Install them with: pip install 'pretrained[tf]'"
+        )
+    if keras.config.backend() != "tensorflow":
+        raise MissingBackendError(
+            f"pretrained's TensorFlow classes need Keras on the TensorFlow backend, but Keras is running on "
+            f"{keras.config.backend()!r}. Set KERAS_BACKEND=tensorflow before Keras is first imported "
+            "(or use the Flax / PyTorch classes)."
+        )
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError as exc:
+        raise MissingBackendError(
+            f"The TensorFlow classes of pretrained need TensorFlow ({exc}). "
+            "Install it with: pip install 'pretrained[tf]'"
+        ) from exc
+
+
+_check_backend()
+
+from .modeling import TFPreTrainedModel  # noqa: E402
+from .module_utils import TFModelUtilsMixin, TFModuleUtilsMixin  # noqa: E402
+from .variables import CanonicalVariable, canonical_variables  # noqa: E402
+
+# written separately: resolved on first access so this package imports without it
+_AUTO = (
+    "TFAutoModel",
+    "TFAutoModelForImageClassification",
+    "TFAutoModelForMaskedLM",
+    "TFAutoModelForSequenceClassification",
+)
+
+__all__ = [
+    "CanonicalVariable",
+    "TFModelUtilsMixin",
+    "TFModuleUtilsMixin",
+    "TFPreTrainedModel",
+    "canonical_variables",
+    *_AUTO,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUTO:
+        value = getattr(importlib.import_module(".auto", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .auto import (  # noqa: F401
+        TFAutoModel,
+        TFAutoModelForImageClassification,
+        TFAutoModelForMaskedLM,
+        TFAutoModelForSequenceClassification,
+    )
