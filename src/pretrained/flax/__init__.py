@@ -11,10 +11,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingBackendError
+from ..utils.lazy import lazy_names
 
 try:
     import flax.nnx  # noqa: F401
@@ -51,12 +51,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _AUTO:
-        value = getattr(importlib.import_module(".auto", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, dict.fromkeys(_AUTO, ".auto"))
 
 
 if TYPE_CHECKING:

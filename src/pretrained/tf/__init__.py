@@ -12,10 +12,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingBackendError
+from ..utils.lazy import lazy_names
 
 
 def _check_backend() -> None:
@@ -70,12 +70,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _AUTO:
-        value = getattr(importlib.import_module(".auto", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, dict.fromkeys(_AUTO, ".auto"))
 
 
 if TYPE_CHECKING:
