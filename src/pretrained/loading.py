@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,12 @@ from .checkpoint import (
     CheckpointFiles,
     CheckpointReader,
     HostTensor,
+    MemoryReader,
     verify_checkpoint,
     write_checkpoint,
 )
 from .configuration import PretrainedConfig, dtype_name
-from .errors import ConfigError, IncompleteLoadError, ShapeMismatchError
+from .errors import CheckpointError, ConfigError, IncompleteLoadError, ShapeMismatchError
 from .hub import resolve_checkpoint
 from .layout import is_num_batches_tracked
 from .utils import logging
@@ -146,6 +147,63 @@ def resolve_dtype(dtype: Any, reader: CheckpointReader | None) -> str | None:
             )
         return next(iter(found), None)
     return dtype_name(dtype)
+
+
+def open_reader(
+    name_or_path: str | os.PathLike | None,
+    state_dict: Any,
+    options: LoadOptions,
+    *,
+    convert: Callable[[Any], Any] | None = None,
+    framework: str = "np",
+    backend: str | None = None,
+) -> Any:
+    """The reader a backend's `from_pretrained` streams from: `state_dict` (a mapping of canonical key -> tensor of
+    any framework, or a reader) when given, else the resolved checkpoint files of `name_or_path`.
+
+    `convert` turns an in-memory value into what the backend wants (NumPy by default); `framework` (`"np"` or
+    `"pt"`) and `backend` (safetensors' read backend) configure the file reader.
+
+    >>> import numpy as np
+    >>> reader = open_reader(None, {"w": np.zeros(2)}, LoadOptions())
+    >>> type(reader).__name__, reader.keys()
+    ('MemoryReader', ['w'])
+    """
+    if state_dict is not None:
+        return as_reader(state_dict, convert=convert)
+    if name_or_path is None:
+        raise ConfigError("from_pretrained(None, ...) needs state_dict= (and config=)")
+    return CheckpointReader(resolve_weights(name_or_path, options), framework=framework, backend=backend)
+
+
+def as_reader(
+    source: Any, *, convert: Callable[[Any], Any] | None = None, framework: str = "np", backend: str | None = None
+) -> Any:
+    """A reader over `source`: a reader (`CheckpointReader` / `MemoryReader`) as is, a mapping of canonical key ->
+    tensor as a `MemoryReader`, a local path or Hub repo id as the `CheckpointReader` of its resolved weights.
+
+    >>> import numpy as np
+    >>> as_reader({"w": np.zeros(2)}).info("w").shape
+    (2,)
+    """
+    if isinstance(source, (CheckpointReader, MemoryReader)):
+        if convert is not None and isinstance(source, MemoryReader):
+            return MemoryReader(source.tensors, convert=convert, source=str(source.checkpoint.files[0]))
+        return source
+    if isinstance(source, Mapping):
+        return MemoryReader(source, convert=convert)
+    if isinstance(source, (str, os.PathLike)):
+        return CheckpointReader(resolve_weights(source, LoadOptions()), framework=framework, backend=backend)
+    raise CheckpointError(
+        f"cannot read canonical tensors from a {type(source).__name__}: pass a mapping of key -> tensor, a reader, "
+        "or a checkpoint path / repo id"
+    )
+
+
+def source_name(reader: Any) -> str:
+    """How a reader's tensors are named in reports: the checkpoint directory, or `<state_dict>`-like names."""
+    first = reader.checkpoint.files[0]
+    return str(first) if getattr(reader.checkpoint, "kind", "") == "memory" else str(first.parent)
 
 
 # --------------------------------------------------------------------------------------------- key matching

@@ -128,9 +128,18 @@ def find_weights(directory: str | os.PathLike, *, variant: str | None = None) ->
     present = sorted(p.name for p in directory.iterdir())
     hint = ""
     if TF2_WEIGHTS_NAME in present:
-        hint = f" It holds a legacy Keras 2 file {TF2_WEIGHTS_NAME}; see the conversion docs."
+        hint = (
+            f" It holds a legacy Keras 2 file {TF2_WEIGHTS_NAME}, which cannot be read portably (its variable names "
+            "depend on the Keras 2 layer naming of the transformers v4 class that wrote it). Convert it once with "
+            "transformers v4: `AutoModel.from_pretrained(dir, from_tf=True).save_pretrained(out, "
+            "safe_serialization=True)` (its PyTorch class writes canonical safetensors), then load `out` here "
+            "(`pretrained convert out DST` reshards or checks it)."
+        )
     elif FLAX_WEIGHTS_NAME in present:
-        hint = f" It holds a legacy {FLAX_WEIGHTS_NAME}; convert it with `pretrained convert`."
+        hint = (
+            f" It holds a legacy {FLAX_WEIGHTS_NAME}: convert it with `pretrained convert {directory} OUT` "
+            "(or read it with `pretrained.legacy.read_flax_msgpack`)."
+        )
     raise CheckpointError(
         f"{directory}: no weights found (looked for {', '.join(weight_candidates(variant))}; "
         f"the directory holds {present or 'nothing'}).{hint}"

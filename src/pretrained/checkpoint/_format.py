@@ -104,6 +104,7 @@ class TensorInfo:
     shape: tuple[int, ...]
     file: Path
     nbytes: int
+    offset: int | None = None  # where the bytes start in `file` (None: not a plain file region, e.g. in memory)
 
 
 def read_safetensors_header(path: str | os.PathLike) -> tuple[dict[str, TensorInfo], dict[str, str]]:
@@ -144,7 +145,7 @@ def read_safetensors_header(path: str | os.PathLike) -> tuple[dict[str, TensorIn
     infos: dict[str, TensorInfo] = {}
     spans = []
     for key, entry in header.items():
-        infos[key] = _validate_entry(path, key, entry, data_size)
+        infos[key] = _validate_entry(path, key, entry, data_size, 8 + header_len)
         spans.append((entry["data_offsets"][0], entry["data_offsets"][1], key))
     spans.sort()
     cursor = 0
@@ -157,7 +158,7 @@ def read_safetensors_header(path: str | os.PathLike) -> tuple[dict[str, TensorIn
     return infos, metadata
 
 
-def _validate_entry(path: Path, key: str, entry: Any, data_size: int) -> TensorInfo:
+def _validate_entry(path: Path, key: str, entry: Any, data_size: int, data_start: int = 0) -> TensorInfo:
     if not isinstance(entry, dict):
         raise CheckpointError(f"{path}: header entry {key!r} is not an object")
     code, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
@@ -182,4 +183,4 @@ def _validate_entry(path: Path, key: str, entry: Any, data_size: int) -> TensorI
             f"{path}: tensor {key!r} of dtype {code} and shape {shape} needs {nbytes} bytes but its offsets span "
             f"{offsets[1] - offsets[0]}"
         )
-    return TensorInfo(key=key, dtype=name, shape=tuple(shape), file=path, nbytes=nbytes)
+    return TensorInfo(key=key, dtype=name, shape=tuple(shape), file=path, nbytes=nbytes, offset=data_start + offsets[0])

@@ -52,9 +52,10 @@ def to_numpy(value: Any) -> np.ndarray:
     `HostTensor` -> its owner's data; torch -> `.detach().cpu().numpy()` (bfloat16 through `ml_dtypes`); JAX /
     TensorFlow / anything with `__array__` -> `np.asarray`.
 
-    >>> import numpy as np
-    >>> to_numpy(np.arange(3)).tolist()
-    [0, 1, 2]
+    Example:
+        >>> import numpy as np
+        >>> to_numpy(np.arange(3)).tolist()
+        [0, 1, 2]
     """
     if isinstance(value, np.ndarray):
         return value
@@ -136,7 +137,7 @@ class MemoryReader:
                 raise KeyError(f"{key!r} is not in {self.checkpoint.files[0]}") from None
             dtype = dtype_name_of(value)
             shape = _shape_of(value)
-            nbytes = math.prod(shape) * _ITEMSIZE.get(dtype, np.dtype(dtype).itemsize if dtype != "bfloat16" else 2)
+            nbytes = math.prod(shape) * (_ITEMSIZE.get(dtype) or np.dtype(dtype).itemsize)
             info = self._infos[key] = TensorInfo(key, dtype, shape, self.checkpoint.files[0], nbytes)
         return info
 

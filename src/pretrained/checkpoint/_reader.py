@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class CheckpointReader:
         self._infos: dict[str, TensorInfo] = {}
         self._metadata: dict[str, str] = {}
         self._handles: dict[Path, Any] = {}
+        self._fds: dict[Path, int] = {}  # raw descriptors for read_into, opened with the handles
         self._bin_cache: dict[Path, dict[str, Any]] = {}
         if checkpoint.kind == "safetensors":
             # a concurrent save commits under an exclusive lock: under the shared one, the index, the headers and
@@ -45,6 +47,7 @@ class CheckpointReader:
                 self._read_safetensors_headers()
                 for path in self.checkpoint.files:
                     self._handle(path)
+                    self._fds[path] = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         else:
             self._read_bin_headers()
 
@@ -134,6 +137,28 @@ class CheckpointReader:
         except Exception as exc:  # safetensors raises its own error type for corrupt data
             raise CheckpointError(f"{info.file}: cannot read tensor {key!r}: {exc}") from exc
 
+    def read_into(self, key: str, buffer: Any) -> bool:
+        """Copy the raw bytes of tensor `key` straight from its file into `buffer` (a writable, C-contiguous buffer
+        of exactly `info(key).nbytes` bytes): one copy, no intermediate array, the GIL released while reading.
+
+        Returns False (nothing read) where the tensor is not a plain region of an open safetensors file (legacy
+        `.bin`); the caller then uses `get(key)`.
+        """
+        info = self.info(key)
+        fd = self._fds.get(info.file)
+        if fd is None or info.offset is None:
+            return False
+        view = memoryview(buffer).cast("B")
+        if view.nbytes != info.nbytes:
+            raise ValueError(f"read_into({key!r}): the buffer holds {view.nbytes} bytes, the tensor {info.nbytes}")
+        done = 0
+        while done < info.nbytes:
+            count = os.preadv(fd, [view[done:]], info.offset + done)
+            if count <= 0:
+                raise CheckpointError(f"{info.file}: cannot read tensor {key!r}: the file ends early (truncated?)")
+            done += count
+        return True
+
     def iter_tensors(self, keys: Iterable[str] | None = None, *, desc: str | None = None) -> Iterator[tuple[str, Any]]:
         """Yield `(key, tensor)` one at a time, shard by shard, in file order."""
         wanted = list(self._infos) if keys is None else [k for k in keys if k in self._infos]
@@ -160,6 +185,9 @@ class CheckpointReader:
 
     def close(self) -> None:
         self._handles.clear()
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
         self._bin_cache.clear()
 
     def __enter__(self) -> CheckpointReader:

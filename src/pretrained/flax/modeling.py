@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -46,10 +47,11 @@ from ..checkpoint import CheckpointReader, HostTensor
 from ..configuration import PretrainedConfig, dtype_name
 from ..errors import ConfigError, ShapeMismatchError
 from ..heads import merge_pruned_heads
-from ..layout import LayoutOverride, from_canonical, num_batches_tracked_key, to_canonical
+from ..layout import LayoutOverride, num_batches_tracked_key, to_canonical
 from ..outputs import ModelOutput
 from ..resizing import new_vocab_size
 from ..utils import logging
+from ._transfer import Prefetcher, load_into, to_canonical_host
 from .embeddings import resize_embedding, resize_linear_outputs
 from .module_utils import FlaxModuleUtilsMixin
 from .variables import (
@@ -60,12 +62,10 @@ from .variables import (
     is_abstract,
     normalise_path,
     state_variables,
-    to_host,
 )
 
 logger = logging.get_logger(__name__)
 
-_JAX_TRANSPOSE_MIN_SIZE = 1 << 20  # elements; below this NumPy transposes (no compile), above JAX does (faster)
 _READ_BACKEND = "pread"  # read tensors into fresh buffers: no mapped file pages held in RSS while loading
 
 
@@ -331,8 +331,10 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         """The model's checkpointed variables with their canonical keys (tied duplicates appear once)."""
         return canonical_variables(self, overrides=self._layout_overrides)
 
-    def canonical_state_dict(self) -> dict[str, HostTensor]:
-        """`{canonical key: HostTensor}` in PyTorch names and layout, as `save_pretrained` writes it.
+    def canonical_state_dict(self, *, views: bool = False) -> dict[str, Any]:
+        """`{canonical key: HostTensor}` in PyTorch names and layout, as `save_pretrained` writes it. With
+        `views=True` the values are NumPy arrays in canonical layout that may be strided views (a transposed kernel
+        is not copied): what in-memory conversion streams from.
 
         Example:
             >>> from pretrained.models.bert import BertConfig, FlaxBertModel
@@ -350,10 +352,14 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
             value = var.variable.get_value()
             if is_abstract(value):
                 raise ValueError(f"{var.key} is abstract: load or initialise the model before saving")
-            tensors[var.key] = HostTensor.from_numpy(to_canonical(to_host(value), var.transform))
+            if views:
+                tensors[var.key] = to_canonical(np.asarray(value), var.transform)
+            else:
+                tensors[var.key] = HostTensor.from_numpy(to_canonical_host(value, var.transform))
             tracked = num_batches_tracked_key(var.key) if isinstance(var.variable, nnx.BatchStat) else None
             if tracked is not None:
-                tensors[tracked] = HostTensor.from_numpy(np.zeros((), np.int64))
+                counter = np.zeros((), np.int64)
+                tensors[tracked] = counter if views else HostTensor.from_numpy(counter)
         return tensors
 
     def save_pretrained(
@@ -395,9 +401,13 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         pretrained_model_name_or_path: str | os.PathLike,
         *model_args: Any,
         config: PretrainedConfig | str | os.PathLike | None = None,
+        state_dict: Any = None,
         **kwargs: Any,
     ) -> Any:
         """Load the canonical checkpoint (a directory, a file or a Hub repo id; sharded or not) into a new model.
+
+        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
+        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
 
         Options as in torch: `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`,
         `force_download`, `output_loading_info`, `ignore_mismatched_sizes`, `strict`, `verify`, `variant`,
@@ -431,19 +441,19 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         config, model_kwargs = loading.load_config(
             cls.config_class or PretrainedConfig, pretrained_model_name_or_path, config, options, kwargs
         )
-        checkpoint = loading.resolve_weights(pretrained_model_name_or_path, options)
-        source = str(pretrained_model_name_or_path)
-        with CheckpointReader(checkpoint, backend=_READ_BACKEND) as reader:
+        with loading.open_reader(pretrained_model_name_or_path, state_dict, options, backend=_READ_BACKEND) as reader:
+            source = loading.source_name(reader) if state_dict is not None else str(pretrained_model_name_or_path)
             dtype, param_dtype = _resolve_dtypes(options.dtype, param_dtype, reader)
 
             def build(rngs: nnx.Rngs) -> FlaxPreTrainedModel:
                 return cls(config, *model_args, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **model_kwargs)
 
-            abstract = nnx.eval_shape(lambda: build(_host_counted_rngs(seed)))
-            graphdef, state = nnx.split(abstract)
-            variables = {v.key: v for v in state_variables(state, overrides=cls._layout_overrides)}
-            plan, mismatched = cls._plan_load(variables, reader, options, source, config)
-            cls._stream_into(variables, plan, reader)
+            with Prefetcher.start(reader) or contextlib.nullcontext() as prefetcher:  # reads while the build runs
+                abstract = nnx.eval_shape(lambda: build(_host_counted_rngs(seed)))
+                graphdef, state = nnx.split(abstract)
+                variables = {v.key: v for v in state_variables(state, overrides=cls._layout_overrides)}
+                plan, mismatched = cls._plan_load(variables, reader, options, source, config)
+                cls._stream_into(variables, plan, reader, prefetcher=prefetcher)
         if not do_init:
             params = _loaded_pure_dict(state)
             _forget_values(state)
@@ -457,6 +467,37 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         if options.output_loading_info:
             return model, report.as_dict()
         return model
+
+    def load_canonical_state(
+        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
+    ) -> loading.LoadingReport:
+        """Copy canonical tensors into this (built) model in place, through the same key planning and streaming as
+        `from_pretrained`; return the `LoadingReport` (missing / unexpected / mismatched keys).
+
+        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
+        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Tensors keep this model's dtypes.
+        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
+            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+            ...                     intermediate_size=16)
+            >>> a, b = FlaxBertModel(config), FlaxBertModel(config, rngs=1)
+            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
+            True
+            >>> bool((a.pooler.dense.kernel[...] == b.pooler.dense.kernel[...]).all())
+            True
+        """
+        options = loading.LoadOptions(strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
+        with loading.as_reader(source, backend=_READ_BACKEND) as reader:
+            name = loading.source_name(reader)
+            variables = {v.key: v for v in self.canonical_variables()}
+            plan, mismatched = type(self)._plan_load(variables, reader, options, name, self.config)
+            self._stream_into(variables, plan, reader)
+        self.tie_weights()
+        report = loading.LoadingReport.from_plan(plan, mismatched)
+        report.finish(model_class=type(self).__name__, source=name, strict=strict)
+        return report
 
     @classmethod
     def _plan_load(
@@ -484,18 +525,12 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
 
     @staticmethod
     def _stream_into(
-        variables: Mapping[str, CanonicalVariable], plan: loading.KeyPlan, reader: CheckpointReader
+        variables: Mapping[str, CanonicalVariable], plan: loading.KeyPlan, reader: CheckpointReader,
+        prefetcher: Prefetcher | None = None,
     ) -> None:
-        """Read the planned tensors one at a time into the abstract variables (layout and dtype on the way)."""
-        model_key_of = {ckpt: model for model, ckpt in plan.to_load.items()}
-        for checkpoint_key, array in reader.iter_tensors(list(model_key_of)):
-            var = variables[model_key_of[checkpoint_key]]
-            target = var.dtype
-            array = from_canonical(array, var.transform, shape=var.shape)
-            if _is_float(target) and _is_float(array.dtype) and array.dtype != target:
-                array = array.astype(target)
-            var.variable.set_value(_to_device(array))
-            del array
+        """Read the planned tensors into the variables (layout and dtype on the way), in file order; `prefetcher`
+        (started on `reader`) supplies bytes it read ahead."""
+        load_into(variables, {ckpt: model for model, ckpt in plan.to_load.items()}, reader, prefetcher)
 
     def init_weights(self, *, seed: int = 0) -> FlaxPreTrainedModel:
         """Initialise (with the modules' own initialisers) every leaf that is still abstract; returns the model.
@@ -524,11 +559,11 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         self.save_pretrained(save_directory, **kwargs)
 
     @classmethod
-    def register_for_auto_class(cls, auto_class: str = "FlaxAutoModel") -> None:
+    def register_for_auto_class(cls, auto_class: str | type = "FlaxAutoModel") -> None:
         """Record the Auto class this custom model registers with (its code is saved with the checkpoint)."""
-        if not isinstance(auto_class, str):
-            auto_class = auto_class.__name__
-        cls._auto_class = auto_class
+        from ..dynamic import register_for_auto_class
+
+        register_for_auto_class(cls, auto_class)
 
     def eval(self, **attributes: Any) -> FlaxPreTrainedModel:
         """Inference mode (dropout off, BatchNorm uses running statistics); returns the model."""
@@ -559,17 +594,6 @@ def _resolve_dtypes(dtype: Any, param_dtype: Any, reader: CheckpointReader) -> t
     if not _is_float(param) or not _is_float(compute):
         raise ConfigError(f"dtype / param_dtype must be floating dtypes, got {compute} / {param}")
     return compute, param
-
-
-def _to_device(array: np.ndarray) -> jax.Array:
-    """One copy at most: a contiguous array is handed to `device_put` (aliased on CPU); a transposed view is made
-    contiguous by NumPy when small (no XLA compile per shape) or by JAX when large (faster for big matrices)."""
-    if not array.flags.c_contiguous:
-        if array.size < _JAX_TRANSPOSE_MIN_SIZE:
-            array = np.ascontiguousarray(array)
-        else:
-            return jnp.asarray(array)
-    return jax.device_put(array)
 
 
 def _host_counted_rngs(seed: int) -> nnx.Rngs:

@@ -53,12 +53,14 @@ from ..layout import LayoutOverride, num_batches_tracked_key, to_canonical
 from ..utils import logging
 from .module_utils import TFModuleUtilsMixin
 from .variables import (
+    TensorReader,
+    _host_numpy,
     build_declared,
     canonical_variables,
     deferred_variables,
     initialize_variable,
     is_initialized,
-    to_variable_layout,
+    to_canonical_array,
     unbuilt_layers,
 )
 
@@ -261,9 +263,10 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         self.base_model._prune_heads(heads_to_prune)
 
     # ------------------------------------------------------------------------------------------- saving
-    def canonical_state_dict(self) -> dict[str, HostTensor]:
+    def canonical_state_dict(self, *, views: bool = False) -> dict[str, Any]:
         """`{canonical key: HostTensor}` in PyTorch layout: shared variables once, `num_batches_tracked` as an int64
-        zero next to each BatchNorm's `running_mean`.
+        zero next to each BatchNorm's `running_mean`. With `views=True` the values are NumPy arrays in canonical
+        layout that may be strided views (a transposed kernel is not copied): what in-memory conversion streams from.
 
         Example:
             >>> from pretrained.models.bert import BertConfig, TFBertModel
@@ -277,10 +280,15 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         for entry in canonical_variables(self, overrides=self._layout_overrides):
             if any(re.search(pattern, entry.key) for pattern in ignore):
                 continue
-            tensors[entry.key] = HostTensor.from_numpy(to_canonical(entry.variable.numpy(), entry.transform))
+            if views:  # the variable's buffer shared through DLPack (copy on write), in canonical layout as a view
+                value = _host_numpy(tf.convert_to_tensor(entry.variable.value))
+                tensors[entry.key] = to_canonical(value, entry.transform)
+            else:  # no NumPy copies: shared buffers where the layouts match, kernels transposed by TensorFlow
+                tensors[entry.key] = HostTensor.from_numpy(to_canonical_array(entry.variable.value, entry.transform))
             counter = num_batches_tracked_key(entry.key)
             if counter is not None:
-                tensors[counter] = HostTensor.from_numpy(np.zeros((), np.int64))
+                zero = np.zeros((), np.int64)
+                tensors[counter] = zero if views else HostTensor.from_numpy(zero)
         return tensors
 
     def save_pretrained(
@@ -330,9 +338,13 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         pretrained_model_name_or_path: str | os.PathLike,
         *model_args: Any,
         config: PretrainedConfig | str | os.PathLike | None = None,
+        state_dict: Any = None,
         **kwargs: Any,
     ) -> Any:
         """Load a canonical checkpoint (local directory, file, or Hub repo id), whichever backend saved it.
+
+        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
+        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
 
         Options as in PyTorch: `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`,
         `dtype` (`"auto"` = the checkpoint's), `variant`, `output_loading_info`, `ignore_mismatched_sizes`, `strict`,
@@ -351,10 +363,9 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         config, model_kwargs = loading.load_config(
             cls.config_class or PretrainedConfig, pretrained_model_name_or_path, config, options, kwargs
         )
-        checkpoint = loading.resolve_weights(pretrained_model_name_or_path, options)
-        source = str(pretrained_model_name_or_path)
         # pread: every tensor is copied into a TF variable anyway, so the file's pages need not stay mapped in RSS
-        with CheckpointReader(checkpoint, backend="pread") as reader:
+        with loading.open_reader(pretrained_model_name_or_path, state_dict, options, backend="pread") as reader:
+            source = loading.source_name(reader) if state_dict is not None else str(pretrained_model_name_or_path)
             dtype = loading.resolve_dtype(options.dtype, reader)
             with dtype_policy(dtype), deferred_variables() as created:
                 model = cls(config, *model_args, **model_kwargs)
@@ -369,6 +380,37 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         report = loading.LoadingReport.from_plan(plan, mismatched)
         report.finish(model_class=cls.__name__, source=source, strict=options.strict)
         return (model, report.as_dict()) if options.output_loading_info else model
+
+    def load_canonical_state(
+        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
+    ) -> loading.LoadingReport:
+        """Copy canonical tensors into this model's variables in place (building it first if needed), through the same
+        key planning and streaming as `from_pretrained`; return the `LoadingReport` (missing / unexpected /
+        mismatched keys).
+
+        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
+        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Variables keep their dtypes.
+        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)
+            >>> a, b = TFBertModel(config), TFBertModel(config)
+            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
+            True
+            >>> bool((a.pooler.dense.kernel.numpy() == b.pooler.dense.kernel.numpy()).all())
+            True
+        """
+        self._ensure_built()
+        options = loading.LoadOptions(strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
+        with loading.as_reader(source, backend="pread") as reader:
+            name = loading.source_name(reader)
+            plan, mismatched = self._plan_load(reader, options, name)
+            self._stream_in(reader, plan)
+        self.tie_weights()
+        report = loading.LoadingReport.from_plan(plan, mismatched)
+        report.finish(model_class=type(self).__name__, source=name, strict=strict)
+        return report
 
     def _plan_load(
         self, reader: CheckpointReader, options: loading.LoadOptions, source: str
@@ -393,10 +435,11 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         targets: dict[str, list[str]] = {}
         for model_key, checkpoint_key in plan.to_load.items():
             targets.setdefault(checkpoint_key, []).append(model_key)
-        for checkpoint_key, array in reader.iter_tensors(list(targets)):
-            for model_key in targets[checkpoint_key]:
-                entry = entries[model_key]
-                initialize_variable(entry.variable, to_variable_layout(array, entry.transform, entry.shape))
+        # one copy from the file per tensor, kernels transposed by TensorFlow (see TensorReader)
+        layouts = {key: [(entries[m].transform, entries[m].shape) for m in models] for key, models in targets.items()}
+        for checkpoint_key, tensors in TensorReader(reader).stream(layouts):
+            for model_key, tensor in zip(targets[checkpoint_key], tensors):
+                initialize_variable(entries[model_key].variable, tensor)
 
     # ------------------------------------------------------------------------------------------- misc
     @classmethod
@@ -411,9 +454,9 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
             >>> TFMine._auto_class
             'TFAutoModel'
         """
-        if not isinstance(auto_class, str):
-            auto_class = auto_class.__name__
-        cls._auto_class = auto_class
+        from ..dynamic import register_for_auto_class
+
+        register_for_auto_class(cls, auto_class)
 
     @property
     def input_signature(self) -> dict[str, tf.TensorSpec]:

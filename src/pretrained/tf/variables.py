@@ -39,7 +39,17 @@ import tensorflow as tf
 from keras.src.backend.common import global_state
 from keras.src.backend.common.stateless_scope import StatelessScope
 
-from ..layout import IDENTITY, KERNEL, LayoutOverride, canonical_shape, from_canonical, path_to_key
+from ..layout import (
+    DEPTHWISE,
+    IDENTITY,
+    KERNEL,
+    TRANSPOSE,
+    LayoutOverride,
+    canonical_shape,
+    from_canonical,
+    path_to_key,
+    to_canonical,
+)
 
 _REGISTRY = "uninitialized_variables"  # Keras 3's list of deferred variables (keras/src/backend/common/variables.py)
 
@@ -151,8 +161,11 @@ def iter_layer_variables(layer: keras.layers.Layer, prefix: tuple[str, ...] = ()
     or shared layer) is yielded every time: [`canonical_variables`][pretrained.tf.variables.canonical_variables]
     keeps the first path.
     """
+    depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
     for variable in [*layer._trainable_variables, *layer._non_trainable_variables]:
-        yield (*prefix, variable.name), variable
+        # Keras 3 calls the depthwise kernel "kernel"; the layout table knows it by its Keras 2 name
+        name = "depthwise_kernel" if depthwise and variable.name == "kernel" else variable.name
+        yield (*prefix, name), variable
     for child in layer._layers:
         yield from iter_layer_variables(child, (*prefix, child.name))
 
@@ -256,16 +269,187 @@ def _as_tensor(value: Any, dtype: str) -> tf.Tensor:
     return tensor if tensor.dtype.name == str(dtype) else tf.cast(tensor, dtype)
 
 
-def to_variable_layout(array: np.ndarray, transform: str, shape: Sequence[int]) -> tf.Tensor:
-    """A canonical (PyTorch-layout) array as a TF tensor in the variable's layout ([`pretrained.layout`]
-    [pretrained.layout]'s `from_canonical`). Kernels are transposed by TensorFlow (multi-threaded, no NumPy copy)."""
-    if transform == KERNEL and array.ndim >= 2:
-        # canonical (out, in, *spatial) -> Keras (*spatial, in, out); (out, in) -> (in, out)
-        axes = (1, 0) if array.ndim == 2 else (*range(2, array.ndim), 1, 0)
-        return tf.transpose(tf.convert_to_tensor(array), axes)
-    if transform == IDENTITY:
-        return tf.convert_to_tensor(array)
+def to_variable_layout(array: Any, transform: str, shape: Sequence[int]) -> tf.Tensor:
+    """A canonical (PyTorch-layout) array or tensor as a TF tensor in the variable's layout ([`pretrained.layout`]
+    [pretrained.layout]'s `from_canonical`). Permutations run in TensorFlow (multi-threaded, no NumPy copy)."""
+    tensor = array if tf.is_tensor(array) else None
+    permuted = _permute_in_tf(tensor if tensor is not None else array, transform, shape)
+    if permuted is not None:
+        return permuted
+    if tensor is not None:
+        array = tensor.numpy()
     return tf.convert_to_tensor(np.ascontiguousarray(from_canonical(array, transform, shape=shape)))
+
+
+def _axes(transform: str, ndim: int) -> tuple[int, ...]:
+    """The permutation of `from_canonical(transform)` for a canonical array of rank `ndim`."""
+    if transform == KERNEL and ndim >= 2:  # canonical (out, in, *spatial) -> Keras (*spatial, in, out)
+        return (*range(2, ndim), 1, 0)
+    if transform == TRANSPOSE:
+        return tuple(range(ndim))[::-1]
+    if transform == DEPTHWISE and ndim == 4:  # (out, 1, kh, kw) -> (kh, kw, 1, out), then split out
+        return (2, 3, 1, 0)
+    return tuple(range(ndim))
+
+
+def _keeps_order(shape: Sequence[int], axes: Sequence[int]) -> bool:
+    """Whether permuting `shape` by `axes` keeps the memory order (only size-1 axes move): a reshape, no copy."""
+    moved = [axis for axis in axes if shape[axis] != 1]
+    return moved == sorted(moved)
+
+
+def _permute_in_tf(value: Any, transform: str, shape: Sequence[int]) -> tf.Tensor | None:
+    """`from_canonical` done by TensorFlow where it is a transpose (+ reshape); None for other transforms."""
+    ndim = len(value.shape)
+    if transform == DEPTHWISE and ndim != 4 or transform not in (IDENTITY, KERNEL, TRANSPOSE, DEPTHWISE):
+        return None
+    axes = _axes(transform, ndim)
+    tensor = tf.convert_to_tensor(value)
+    if axes != tuple(range(ndim)):
+        tensor = tf.transpose(tensor, axes)
+    if transform == DEPTHWISE:  # (kh, kw, 1, out) -> (kh, kw, out // mult, mult)
+        kh, kw, _, out = (int(d) for d in tensor.shape)
+        tensor = tf.reshape(tensor, (kh, kw, out // int(shape[-1]), int(shape[-1])))
+    return tensor
+
+
+def to_canonical_array(value: Any, transform: str) -> np.ndarray:
+    """A variable's value (or a tensor) in canonical (PyTorch) layout as a NumPy array, for saving.
+
+    Layouts that match share the variable's buffer through DLPack (a snapshot: TensorFlow copies on write if the
+    variable is assigned later); permutations run in TensorFlow (multi-threaded), one copy.
+    """
+    tensor = tf.convert_to_tensor(value)
+    ndim = len(tensor.shape)
+    if transform == IDENTITY or (transform in (KERNEL, TRANSPOSE) and ndim < 2):
+        return _host_numpy(tensor)
+    if transform == KERNEL:  # Keras (*spatial, in, out) -> canonical (out, in, *spatial)
+        return _host_numpy(tf.transpose(tensor, (ndim - 1, ndim - 2, *range(ndim - 2))))
+    if transform == TRANSPOSE:
+        return _host_numpy(tf.transpose(tensor))
+    if transform == DEPTHWISE and ndim == 4:  # (kh, kw, cin, mult) -> (cin * mult, 1, kh, kw)
+        kh, kw, cin, mult = (int(d) for d in tensor.shape)
+        return _host_numpy(tf.transpose(tf.reshape(tensor, (kh, kw, 1, cin * mult)), (3, 2, 0, 1)))
+    return np.ascontiguousarray(to_canonical(tensor.numpy(), transform))
+
+
+def _host_numpy(tensor: tf.Tensor) -> np.ndarray:
+    """A NumPy view of a host tensor (no copy where DLPack carries the dtype; bfloat16 / float8 via same-width
+    unsigned ints)."""
+    name = tensor.dtype.name
+    if name in _FAST_DTYPES and name not in _NUMPY_EXTENSION_DTYPES:
+        try:
+            return np.from_dlpack(tensor)
+        except (RuntimeError, TypeError, BufferError):  # e.g. a tensor on another device
+            return tensor.numpy()
+    if name in _NUMPY_EXTENSION_DTYPES:
+        import ml_dtypes
+
+        carrier = tf.bitcast(tensor, tf.as_dtype(_CARRIERS[tensor.dtype.size]))
+        try:
+            return np.from_dlpack(carrier).view(getattr(ml_dtypes, name))
+        except (RuntimeError, TypeError, BufferError):
+            return tensor.numpy()
+    return tensor.numpy()
+
+
+_NUMPY_EXTENSION_DTYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})  # ml_dtypes, not DLPack
+
+
+# ----------------------------------------------------------------------------------------------- fast reads
+_ALIGN = 64  # TensorFlow's alignment for a tensor it does not copy (EIGEN_MAX_ALIGN_BYTES)
+_CARRIERS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # same-width ints that cross DLPack
+_FAST_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+                          "uint16", "uint32", "uint64"})
+
+
+def _aligned_bytes(nbytes: int) -> np.ndarray:
+    raw = np.empty(nbytes + _ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % _ALIGN
+    return raw[start:start + nbytes]
+
+
+Layout = tuple[str, Sequence[int]]  # (layout transform, variable shape)
+
+
+class TensorReader:
+    """Reads checkpoint tensors as TensorFlow tensors in the variables' layouts, with one copy from the file.
+
+    A tensor stored as the variable holds it (biases, norms, embeddings) is read by the reader's `read_into` straight
+    into a fresh 64-byte-aligned buffer, which TensorFlow adopts through DLPack (no copy; `tf.Variable` then adopts
+    the tensor, no copy either). A permuted tensor (kernels) is read into a scratch buffer reused from tensor to
+    tensor (its pages stay mapped: no page faults) and TensorFlow transposes it into the variable's own buffer
+    (multi-threaded). Peak memory: the model plus the largest permuted tensor. Readers without `read_into`
+    (in-memory states, legacy `.bin`) and unusual dtypes take `reader.get`.
+    """
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._direct = callable(getattr(reader, "read_into", None))
+        self._scratch = np.empty(0, np.uint8)
+
+    def stream(self, wanted: Mapping[str, Sequence[Layout]]) -> Iterator[tuple[str, list[tf.Tensor]]]:
+        """For each checkpoint key of `wanted` (key -> the layouts of the variables it fills) that the checkpoint
+        holds: `(key, [tensor in each layout])`, in file order, with the reader's progress bar."""
+        if not self._direct:  # in-memory / legacy readers: their own order and arrays
+            for key, array in self.reader.iter_tensors(list(wanted)):
+                array = _to_numpy(array)
+                yield key, [to_variable_layout(array, transform, shape) for transform, shape in wanted[key]]
+            return
+        from ..utils import progress
+
+        reader = self.reader
+        files = {path: i for i, path in enumerate(reader.checkpoint.files)}
+        infos = [reader.info(key) for key in wanted if key in reader]
+        infos.sort(key=lambda info: (files.get(info.file, len(files)), info.offset or 0, info.key))
+        bar = progress.bar(total=len(infos), desc="Loading weights", unit="tensor",
+                           enabled=reader.total_bytes() > progress.MIN_BYTES_FOR_BAR)
+        with bar:
+            for info in infos:
+                buffer = self._read_bytes(info, wanted[info.key])
+                yield info.key, [self._convert(info, buffer, transform, shape) for transform, shape in wanted[info.key]]
+                bar.update(1)
+
+    def _read_bytes(self, info: Any, layouts: Sequence[Layout]) -> np.ndarray | None:
+        """The raw bytes of one tensor (None: read it with `reader.get`)."""
+        if info.dtype not in _FAST_DTYPES or info.nbytes == 0:
+            return None
+        # scratch only where every variable gets a new tensor (a transpose that merely reshapes aliases its input)
+        ndim = len(info.shape)
+        scratch = all(
+            transform in (KERNEL, TRANSPOSE, DEPTHWISE) and not _keeps_order(info.shape, _axes(transform, ndim))
+            for transform, _ in layouts
+        )
+        buffer = self._scratch_bytes(info.nbytes) if scratch else _aligned_bytes(info.nbytes)
+        return buffer if self.reader.read_into(info.key, buffer) else None
+
+    def _convert(self, info: Any, buffer: np.ndarray | None, transform: str, shape: Sequence[int]) -> tf.Tensor:
+        if buffer is None:
+            return to_variable_layout(_to_numpy(self.reader.get(info.key)), transform, shape)
+        dtype = tf.as_dtype(info.dtype)
+        carrier = buffer.view(_CARRIERS[dtype.size])
+        tensor = tf.experimental.dlpack.from_dlpack(carrier.__dlpack__())  # adopts the buffer, no copy
+        if dtype != tensor.dtype:
+            tensor = tf.bitcast(tensor, dtype)
+        tensor = tf.reshape(tensor, info.shape)
+        permuted = _permute_in_tf(tensor, transform, shape)
+        if permuted is None:  # not a permutation: NumPy, on a copy (the buffer may be scratch)
+            array = from_canonical(tensor.numpy(), transform, shape=shape)
+            permuted = tf.convert_to_tensor(np.ascontiguousarray(array))
+        return permuted
+
+    def _scratch_bytes(self, nbytes: int) -> np.ndarray:
+        if self._scratch.size < nbytes:
+            self._scratch = _aligned_bytes(nbytes)
+        return self._scratch[:nbytes]
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, np.ndarray) or tf.is_tensor(value):
+        return value
+    from ..checkpoint import to_numpy
+
+    return to_numpy(value)
 
 
 def build_with_values(layer: keras.layers.Layer, input_shape: Any, values: Mapping[str, np.ndarray]) -> None:

@@ -20,11 +20,13 @@ import contextlib
 import os
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,13 +35,13 @@ from ..checkpoint import (
     CONFIG_NAME,
     WEIGHTS_INDEX_NAME,
     WEIGHTS_NAME,
-    CheckpointFiles,
     CheckpointReader,
     HostTensor,
-    TensorInfo,
+    MemoryReader,
     add_variant,
     plan_shards,
     shard_file_name,
+    to_numpy,
 )
 from ..configuration import PretrainedConfig
 from ..errors import CheckpointError, ConfigError
@@ -129,45 +131,47 @@ def to_torch_dtype(name: str | None) -> torch.dtype | None:
 
 
 # ------------------------------------------------------------------------------------------------ readers
-class StateDictReader:
-    """A `CheckpointReader` look-alike over an in-memory state dict (for `from_pretrained(..., state_dict=...)`)."""
+def as_torch(value: Any) -> torch.Tensor:
+    """A torch tensor of any framework's array. Torch tensors pass through; a writable contiguous NumPy array is
+    wrapped without a copy; a read-only one (e.g. a view of a JAX buffer, which a loaded parameter must not alias) or
+    a strided view (a transposed kernel) is copied by torch (multi-threaded), never by NumPy.
 
-    def __init__(self, state_dict: dict[str, torch.Tensor]) -> None:
+    Example:
+        >>> import numpy as np
+        >>> as_torch(np.arange(3, dtype=np.float32)).tolist()
+        [0.0, 1.0, 2.0]
+        >>> as_torch(np.arange(6, dtype=np.float32).reshape(2, 3).T).is_contiguous()
+        True
+    """
+    if isinstance(value, torch.Tensor):
+        return value
+    array = to_numpy(value)
+    bfloat16 = array.dtype.name == "bfloat16"
+    with warnings.catch_warnings():  # read-only arrays are copied just below
+        warnings.simplefilter("ignore", UserWarning)
+        tensor = torch.from_numpy(array.view(np.uint16) if bfloat16 else array)
+    if bfloat16:
+        tensor = tensor.view(torch.bfloat16)
+    if not tensor.is_contiguous():
+        return tensor.contiguous()
+    return tensor if array.flags.writeable else tensor.clone()
+
+
+class StateDictReader(MemoryReader):
+    """A [`MemoryReader`][pretrained.checkpoint.MemoryReader] that yields torch tensors (for
+    `from_pretrained(..., state_dict=...)`); kept under this name for code written against earlier versions."""
+
+    def __init__(self, state_dict: Any, *, source: str = "<state_dict>") -> None:
+        super().__init__(state_dict, convert=as_torch, source=source)
         self.state_dict = state_dict
-        self.checkpoint = CheckpointFiles(files=[Path("<state_dict>")], kind="state_dict")
-
-    def keys(self) -> list[str]:
-        return list(self.state_dict)
-
-    def info(self, key: str) -> TensorInfo:
-        tensor = self.state_dict[key]
-        nbytes = tensor.numel() * tensor.element_size()
-        return TensorInfo(key, dtype_to_name(tensor.dtype), tuple(tensor.shape), self.checkpoint.files[0], nbytes)
-
-    def get(self, key: str) -> torch.Tensor:
-        return self.state_dict[key]
-
-    def iter_tensors(self, keys: list[str] | None = None, *, desc: str | None = None) -> Iterator[tuple[str, Any]]:
-        for key in self.keys() if keys is None else keys:
-            yield key, self.state_dict[key]
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> StateDictReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
-def open_reader(name_or_path: Any, state_dict: dict | None, options: loading.LoadOptions) -> Any:
-    """A reader over the given state dict, or over the resolved checkpoint files (torch tensors, zero-copy)."""
-    if state_dict is not None:
+def open_reader(name_or_path: Any, state_dict: Any, options: loading.LoadOptions) -> Any:
+    """A reader over the given state dict (any framework's tensors, or a reader), or over the resolved checkpoint
+    files (torch tensors, zero-copy)."""
+    if state_dict is not None and not isinstance(state_dict, (CheckpointReader, MemoryReader)):
         return StateDictReader(state_dict)
-    if name_or_path is None:
-        raise ConfigError("from_pretrained(None, ...) needs state_dict= (and config=)")
-    return CheckpointReader(loading.resolve_weights(name_or_path, options), framework="pt")
+    return loading.open_reader(name_or_path, state_dict, options, convert=as_torch, framework="pt")
 
 
 # ------------------------------------------------------------------------------------------------ model entries
@@ -296,6 +300,7 @@ def load_tensors(entries: dict[str, Entry], plan: loading.KeyPlan, groups: list[
         if model_key not in skip:
             targets.setdefault(checkpoint_key, []).append(model_key)
     for checkpoint_key, tensor in reader.iter_tensors(list(targets)):
+        tensor = as_torch(tensor)
         for model_key in targets[checkpoint_key]:
             entry = entries[model_key]
             if assign:
@@ -445,24 +450,14 @@ def load_pretrained(cls: type, name_or_path: Any, model_args: tuple, *, config: 
     options = loading.split_load_kwargs(kwargs)
     config_class = getattr(cls, "config_class", None) or PretrainedConfig
     config, model_kwargs = loading.load_config(config_class, name_or_path, config, options, kwargs)
-    source = str(name_or_path) if name_or_path is not None else "<state_dict>"
     with open_reader(name_or_path, state_dict, options) as reader:
+        source = str(name_or_path) if name_or_path is not None else loading.source_name(reader)
         dtype = to_torch_dtype(loading.resolve_dtype(options.dtype, reader))
         model, on_meta = build_model(cls, config, model_args, model_kwargs, dtype=dtype, meta=supports_assign(cls))
         model.tie_weights()
         entries = model_entries(model)
         groups = tied_groups(entries)
-        plan = loading.plan_keys(
-            entries, reader.keys(), base_model_prefix=cls.base_model_prefix,
-            ignore_missing=cls._keys_to_ignore_on_load_missing or (),
-            ignore_unexpected=cls._keys_to_ignore_on_load_unexpected or (), tied_groups=groups,
-        )
-        buffers = non_persistent_buffer_keys(model, cls.base_model_prefix)
-        plan.unexpected = [key for key in plan.unexpected if key not in buffers]
-        shapes = {key: tuple(entry.tensor.shape) for key, entry in entries.items()}
-        mismatched = loading.find_mismatched(plan, shapes, reader)
-        loading.drop_mismatched(plan, mismatched, ignore_mismatched_sizes=options.ignore_mismatched_sizes,
-                                source=source, model_class=cls.__name__)
+        plan, mismatched = plan_load(model, entries, groups, reader, options, source)
         initialise_missing(model, entries, plan, groups, None)
         load_tensors(entries, plan, groups, reader, assign=on_meta, device=None)
         retie(entries, groups, plan)
@@ -479,6 +474,41 @@ def load_pretrained(cls: type, name_or_path: Any, model_args: tuple, *, config: 
         )
     report.finish(model_class=cls.__name__, source=source, strict=options.strict)
     return (model, report.as_dict()) if options.output_loading_info else model
+
+
+def plan_load(model: nn.Module, entries: dict[str, Entry], groups: list[list[str]], reader: Any,
+              options: loading.LoadOptions, source: str) -> tuple[loading.KeyPlan, list]:
+    """Match the model's keys with the reader's (prefixes, tied groups, ignore lists, non-persistent buffers) and
+    check shapes: `(plan, mismatched)`; mismatches raise unless `ignore_mismatched_sizes`."""
+    cls = type(model)
+    plan = loading.plan_keys(
+        entries, reader.keys(), base_model_prefix=cls.base_model_prefix,
+        ignore_missing=cls._keys_to_ignore_on_load_missing or (),
+        ignore_unexpected=cls._keys_to_ignore_on_load_unexpected or (), tied_groups=groups,
+    )
+    buffers = non_persistent_buffer_keys(model, cls.base_model_prefix)
+    plan.unexpected = [key for key in plan.unexpected if key not in buffers]
+    shapes = {key: tuple(entry.tensor.shape) for key, entry in entries.items()}
+    mismatched = loading.find_mismatched(plan, shapes, reader)
+    loading.drop_mismatched(plan, mismatched, ignore_mismatched_sizes=options.ignore_mismatched_sizes,
+                            source=source, model_class=cls.__name__)
+    return plan, mismatched
+
+
+def load_canonical_state(model: nn.Module, source: Any, *, strict: bool, ignore_mismatched_sizes: bool
+                         ) -> loading.LoadingReport:
+    """`PreTrainedModel.load_canonical_state`: copy canonical tensors (in place, dtype kept) into a built model."""
+    options = loading.LoadOptions(strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
+    with loading.as_reader(source, convert=as_torch, framework="pt") as reader:
+        name = loading.source_name(reader)
+        entries = model_entries(model)
+        groups = tied_groups(entries)
+        plan, mismatched = plan_load(model, entries, groups, reader, options, name)
+        load_tensors(entries, plan, groups, reader, assign=False, device=None)
+    model.tie_weights()
+    report = loading.LoadingReport.from_plan(plan, mismatched)
+    report.finish(model_class=type(model).__name__, source=name, strict=strict)
+    return report
 
 
 def supports_assign(cls: type) -> bool:

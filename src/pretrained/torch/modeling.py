@@ -221,9 +221,12 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         self.config.pruned_heads = heads.merge_pruned_heads(self.config.pruned_heads, heads_to_prune)
         base._prune_heads({int(layer): list(h) for layer, h in heads_to_prune.items()})
 
-    def canonical_state_dict(self, *, state_dict: dict[str, torch.Tensor] | None = None) -> dict[str, HostTensor]:
+    def canonical_state_dict(
+        self, *, state_dict: dict[str, torch.Tensor] | None = None, views: bool = False
+    ) -> dict[str, HostTensor]:
         """`{canonical key: HostTensor}` for saving: zero-copy views of this model's tensors (or of `state_dict`),
-        tied duplicates stored once and `_keys_to_ignore_on_save` left out.
+        tied duplicates stored once and `_keys_to_ignore_on_save` left out. (`views` is accepted for parity with
+        the TF and Flax classes, which return strided NumPy views with it; torch tensors are canonical already.)
 
         Example:
             >>> from pretrained.models.bert import BertConfig, BertForMaskedLM
@@ -290,10 +293,13 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         pretrained_model_name_or_path: str | os.PathLike | None,
         *model_args: Any,
         config: PretrainedConfig | str | os.PathLike | None = None,
-        state_dict: dict[str, torch.Tensor] | None = None,
+        state_dict: Any = None,
         **kwargs: Any,
     ) -> Any:
         """Load a model from a local directory / file or a Hub repo id, in eval mode.
+
+        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
+        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
 
         Options (keyword): `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`,
         `dtype` / `torch_dtype` (`"auto"`: the checkpoint's dtype), `device`, `output_loading_info`,
@@ -311,6 +317,28 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         """
         return _loading.load_pretrained(cls, pretrained_model_name_or_path, model_args, config=config, state_dict=state_dict,
                                kwargs=kwargs)
+
+    def load_canonical_state(
+        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
+    ) -> loading.LoadingReport:
+        """Copy canonical tensors into this (built) model in place, through the same key planning and streaming as
+        `from_pretrained`; return the `LoadingReport` (missing / unexpected / mismatched keys).
+
+        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
+        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Tensors keep this model's dtypes.
+        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, BertModel
+            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)
+            >>> a, b = BertModel(config), BertModel(config)
+            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
+            True
+            >>> bool((a.pooler.dense.weight == b.pooler.dense.weight).all())
+            True
+        """
+        return _loading.load_canonical_state(self, source, strict=strict,
+                                             ignore_mismatched_sizes=ignore_mismatched_sizes)
 
     def _save_for_push(self, save_directory: os.PathLike, **kwargs: Any) -> None:
         self.save_pretrained(save_directory, **kwargs)
