@@ -21,6 +21,7 @@ import numpy as np
 
 from ..layout import IDENTITY, KERNEL, TRANSPOSE, from_canonical, to_canonical
 from ..utils import progress
+from .loading import is_float
 
 _ALIGN = 64  # XLA:CPU adopts host buffers aligned to this many bytes (no copy in device_put)
 _BAND_ROWS = 16  # rows per band of a banded transpose (measured best for 1024- and 4096-wide float32 matrices)
@@ -52,13 +53,9 @@ def aligned_empty(shape: Sequence[int], dtype: Any) -> np.ndarray:
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def _is_float(dtype: Any) -> bool:
-    return jnp.issubdtype(jnp.dtype(dtype), jnp.floating)
-
-
 def _result_dtype(source: Any, target: Any) -> np.dtype:
     """The loaded dtype: the variable's when both are floating (a cast on the way), else the checkpoint's."""
-    return np.dtype(target) if _is_float(target) and _is_float(source) else np.dtype(source)
+    return np.dtype(target) if is_float(target) and is_float(source) else np.dtype(source)
 
 
 def _moves_first_axis_last(transform: str, ndim: int) -> bool:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,8 +44,8 @@ from flax import nnx
 
 from .. import hub, loading
 from ..checkpoint import CheckpointReader, HostTensor
-from ..configuration import PretrainedConfig, dtype_name
-from ..errors import ConfigError, ShapeMismatchError
+from ..configuration import PretrainedConfig
+from ..errors import ShapeMismatchError
 from ..heads import merge_pruned_heads
 from ..layout import LayoutOverride, num_batches_tracked_key, to_canonical
 from ..outputs import ModelOutput
@@ -53,6 +53,14 @@ from ..resizing import new_vocab_size
 from ..utils import logging
 from ._transfer import Prefetcher, load_into, to_canonical_host
 from .embeddings import resize_embedding, resize_linear_outputs
+from .loading import (
+    forget_values,
+    host_counted_rngs,
+    initialise_abstract_leaves,
+    is_float,
+    loaded_pure_dict,
+    resolve_dtypes,
+)
 from .module_utils import FlaxModuleUtilsMixin
 from .variables import (
     PERSISTENT_TYPES,
@@ -91,10 +99,6 @@ try:  # model outputs cross jax.jit / nnx.jit boundaries as pytrees
     jax.tree_util.register_pytree_with_keys(ModelOutput, _flatten_output, _unflatten_output)
 except ValueError:  # already registered (module reloaded)
     pass
-
-
-def _is_float(dtype: Any) -> bool:
-    return jnp.issubdtype(jnp.dtype(dtype), jnp.floating)
 
 
 class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
@@ -298,7 +302,7 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
     # ------------------------------------------------------------------ dtype casts (v4 semantics)
     def _cast_floating_to(self, params: Any, dtype: Any, mask: Any = None) -> Any:
         def cast(value: Any, keep: bool = True) -> Any:
-            if keep and _is_float(getattr(value, "dtype", np.float64)):
+            if keep and is_float(getattr(value, "dtype", np.float64)):
                 return jnp.asarray(value).astype(dtype)
             return value
 
@@ -443,22 +447,22 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         )
         with loading.open_reader(pretrained_model_name_or_path, state_dict, options, backend=_READ_BACKEND) as reader:
             source = loading.source_name(reader) if state_dict is not None else str(pretrained_model_name_or_path)
-            dtype, param_dtype = _resolve_dtypes(options.dtype, param_dtype, reader)
+            dtype, param_dtype = resolve_dtypes(options.dtype, param_dtype, reader)
 
             def build(rngs: nnx.Rngs) -> FlaxPreTrainedModel:
                 return cls(config, *model_args, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **model_kwargs)
 
             with Prefetcher.start(reader) or contextlib.nullcontext() as prefetcher:  # reads while the build runs
-                abstract = nnx.eval_shape(lambda: build(_host_counted_rngs(seed)))
+                abstract = nnx.eval_shape(lambda: build(host_counted_rngs(seed)))
                 graphdef, state = nnx.split(abstract)
                 variables = {v.key: v for v in state_variables(state, overrides=cls._layout_overrides)}
                 plan, mismatched = cls._plan_load(variables, reader, options, source, config)
                 cls._stream_into(variables, plan, reader, prefetcher=prefetcher)
         if not do_init:
-            params = _loaded_pure_dict(state)
-            _forget_values(state)
+            params = loaded_pure_dict(state)
+            forget_values(state)
             return abstract.eval(), params
-        _initialise_abstract_leaves(state, build, seed)
+        initialise_abstract_leaves(state, build, seed)
         model = nnx.merge(graphdef, state)
         model.tie_weights()
         model.eval()
@@ -551,7 +555,7 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         def build(rngs: nnx.Rngs) -> FlaxPreTrainedModel:
             return type(self)(config, rngs=rngs, dtype=dtype, param_dtype=param_dtype)
 
-        _initialise_abstract_leaves(nnx.state(self), build, seed)
+        initialise_abstract_leaves(nnx.state(self), build, seed)
         self.tie_weights()
         return self
 
@@ -574,71 +578,3 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         """Training mode (dropout on, BatchNorm updates its statistics); returns the model."""
         super().train(**attributes)
         return self
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-def _resolve_dtypes(dtype: Any, param_dtype: Any, reader: CheckpointReader) -> tuple[Any, Any]:
-    """(computation dtype, storage dtype) from the user's `dtype` / `param_dtype` (`"auto"`: the checkpoint's)."""
-    def is_auto(value: Any) -> bool:
-        return isinstance(value, str) and value == "auto"
-
-    if is_auto(param_dtype) or is_auto(dtype):
-        stored = loading.resolve_dtype("auto", reader) or "float32"
-        if is_auto(param_dtype):
-            param_dtype = stored
-        if is_auto(dtype):
-            dtype = stored
-            param_dtype = param_dtype or stored
-    param = jnp.dtype(dtype_name(param_dtype) or "float32")
-    compute = jnp.dtype(dtype_name(dtype)) if dtype is not None else jnp.dtype("float32")
-    if not _is_float(param) or not _is_float(compute):
-        raise ConfigError(f"dtype / param_dtype must be floating dtypes, got {compute} / {param}")
-    return compute, param
-
-
-def _host_counted_rngs(seed: int) -> nnx.Rngs:
-    """`nnx.Rngs(seed)` whose counters are NumPy scalars: the same keys, but inside `eval_shape` / `jit` the
-    counter updates stay on the host instead of becoming tracers (NNX's tracer checks on every update are
-    quadratic in the model size: 1.3 s -> 0.25 s to trace BERT-base)."""
-    rngs = nnx.Rngs(seed)
-    for _, counter in nnx.to_flat_state(nnx.state(rngs, nnx.RngCount)):
-        counter.set_value(np.zeros(np.shape(counter.get_value()), np.uint32))
-    return rngs
-
-
-def _initialise_abstract_leaves(state: nnx.State, build: Callable[[nnx.Rngs], nnx.Module], seed: int) -> None:
-    """Give every still-abstract variable of `state` its real initial value, computing only those leaves: the
-    model is built under `jax.jit`, whose dead-code elimination drops the initialisers of the other leaves."""
-    todo = [(tuple(p), v) for p, v in nnx.to_flat_state(state) if is_abstract(v.get_value())]
-    if not todo:
-        return
-    paths = [p for p, _ in todo]
-
-    def make() -> list[Any]:
-        flat = dict(nnx.to_flat_state(nnx.state(build(_host_counted_rngs(seed)))))
-        return [flat[p].get_value() for p in paths]
-
-    for (_, variable), value in zip(todo, jax.jit(make)()):
-        variable.set_value(value)
-
-
-def _forget_values(state: nnx.State) -> None:
-    """Turn every leaf of `state` back into a `jax.ShapeDtypeStruct` (the model stays abstract)."""
-    for _, variable in nnx.to_flat_state(state):
-        value = variable.get_value()
-        if not is_abstract(value):
-            variable.set_value(jax.ShapeDtypeStruct(value.shape, value.dtype))
-
-
-def _loaded_pure_dict(state: nnx.State) -> dict[str, Any]:
-    """The loaded (non-abstract) persistent leaves of `state` as a pure nested dict."""
-    out: dict[Any, Any] = {}
-    for path, variable in nnx.to_flat_state(state):
-        value = variable.get_value()
-        if not isinstance(variable, PERSISTENT_TYPES) or is_abstract(value):
-            continue
-        node = out
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return out
