@@ -304,6 +304,10 @@ def _permute_in_tf(value: Any, transform: str, shape: Sequence[int]) -> tf.Tenso
     if transform == DEPTHWISE and ndim != 4 or transform not in (IDENTITY, KERNEL, TRANSPOSE, DEPTHWISE):
         return None
     axes = _axes(transform, ndim)
+    if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+        permuted = np.transpose(value, axes)
+        if permuted.flags.c_contiguous:  # a view of a kernel already in Keras layout (e.g. from Flax): one copy
+            value, axes = permuted, tuple(range(ndim))
     tensor = tf.convert_to_tensor(value)
     if axes != tuple(range(ndim)):
         tensor = tf.transpose(tensor, axes)
