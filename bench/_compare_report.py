@@ -162,6 +162,9 @@ def page(results: dict[str, Any]) -> str:
         "bench/anchor.sh && .venv/bin/python bench/compare.py --runs 3",
         "```",
         "",
+        "Saves and loads of each backend against the raw safetensors calls (no transformers v4), with RSS: "
+        "[Saves and loads per backend](save.md) (`bench/save.py --runs 3 --loads --tmpfs --report`).",
+        "",
     ]
     for name, spec in groups.items():
         out += _group_section(name, spec, runs)

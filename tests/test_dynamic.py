@@ -70,7 +70,7 @@ import numpy as np
 from pretrained.checkpoint import CheckpointReader, HostTensor
 from pretrained.dynamic import register_for_auto_class
 from pretrained.hub import resolve_checkpoint
-from pretrained.loading import save_model_files
+from pretrained.modeling_base import save_model_files
 
 from .configuration_my import MyConfig
 from .layers import forward

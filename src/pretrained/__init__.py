@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .auto_names import backend_auto_names
 from .utils.lazy import lazy_names
 
 __version__ = "0.1.0"
@@ -23,10 +24,14 @@ __version__ = "0.1.0"
 # public name -> module that defines it (relative to this package)
 _LAZY: dict[str, str] = {
     "PretrainedConfig": ".configuration",
+    "ModelOutput": ".outputs",
+    "set_seed": ".utils.seed",
     "PushToHubMixin": ".hub",
     "AutoConfig": ".auto",
+    "GenerationConfig": ".generation",
     "PretrainedError": ".errors",
     "CheckpointError": ".errors",
+    "CorruptCheckpointError": ".errors",
     "ConfigError": ".errors",
     "ShapeMismatchError": ".errors",
     "IncompleteLoadError": ".errors",
@@ -38,24 +43,18 @@ _LAZY: dict[str, str] = {
     # PyTorch
     "PreTrainedModel": ".torch",
     "ModuleUtilsMixin": ".torch",
-    "AutoModel": ".torch",
-    "AutoModelForImageClassification": ".torch",
-    "AutoModelForMaskedLM": ".torch",
-    "AutoModelForSequenceClassification": ".torch",
+    "GenerationMixin": ".torch",
+    **dict.fromkeys(backend_auto_names("torch"), ".torch"),
     # TensorFlow (Keras 3)
     "TFPreTrainedModel": ".tf",
     "TFModuleUtilsMixin": ".tf",
     "TFModelUtilsMixin": ".tf",
-    "TFAutoModel": ".tf",
-    "TFAutoModelForImageClassification": ".tf",
-    "TFAutoModelForMaskedLM": ".tf",
-    "TFAutoModelForSequenceClassification": ".tf",
+    "TFGenerationMixin": ".tf",
+    **dict.fromkeys(backend_auto_names("tf"), ".tf"),
     # Flax (NNX)
     "FlaxPreTrainedModel": ".flax",
-    "FlaxAutoModel": ".flax",
-    "FlaxAutoModelForImageClassification": ".flax",
-    "FlaxAutoModelForMaskedLM": ".flax",
-    "FlaxAutoModelForSequenceClassification": ".flax",
+    "FlaxGenerationMixin": ".flax",
+    **dict.fromkeys(backend_auto_names("flax"), ".flax"),
 }
 
 __all__ = sorted(_LAZY)
@@ -70,6 +69,7 @@ if TYPE_CHECKING:  # static view of the lazy names, for type checkers and IDEs
     from .errors import (
         CheckpointError,
         ConfigError,
+        CorruptCheckpointError,
         HubError,
         IncompleteLoadError,
         IntegrityError,
@@ -80,27 +80,51 @@ if TYPE_CHECKING:  # static view of the lazy names, for type checkers and IDEs
     )
     from .flax import (
         FlaxAutoModel,
+        FlaxAutoModelForCausalLM,
         FlaxAutoModelForImageClassification,
         FlaxAutoModelForMaskedLM,
+        FlaxAutoModelForMultipleChoice,
+        FlaxAutoModelForNextSentencePrediction,
+        FlaxAutoModelForPreTraining,
+        FlaxAutoModelForQuestionAnswering,
         FlaxAutoModelForSequenceClassification,
+        FlaxAutoModelForTokenClassification,
+        FlaxGenerationMixin,
         FlaxPreTrainedModel,
     )
+    from .generation import GenerationConfig
     from .hub import PushToHubMixin
     from .loading import LoadingReport
+    from .outputs import ModelOutput
     from .tf import (
         TFAutoModel,
+        TFAutoModelForCausalLM,
         TFAutoModelForImageClassification,
         TFAutoModelForMaskedLM,
+        TFAutoModelForMultipleChoice,
+        TFAutoModelForNextSentencePrediction,
+        TFAutoModelForPreTraining,
+        TFAutoModelForQuestionAnswering,
         TFAutoModelForSequenceClassification,
+        TFAutoModelForTokenClassification,
+        TFGenerationMixin,
         TFModelUtilsMixin,
         TFModuleUtilsMixin,
         TFPreTrainedModel,
     )
     from .torch import (
         AutoModel,
+        AutoModelForCausalLM,
         AutoModelForImageClassification,
         AutoModelForMaskedLM,
+        AutoModelForMultipleChoice,
+        AutoModelForNextSentencePrediction,
+        AutoModelForPreTraining,
+        AutoModelForQuestionAnswering,
         AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        GenerationMixin,
         ModuleUtilsMixin,
         PreTrainedModel,
     )
+    from .utils.seed import set_seed

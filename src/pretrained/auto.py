@@ -20,51 +20,25 @@ import importlib
 import os
 from typing import Any, ClassVar
 
+from .auto_names import (
+    BACKEND_PREFIXES,
+    CONFIG_MAPPING_NAMES,
+    MODEL_MAPPING_NAMES,
+    TASK_DESCRIPTIONS,
+    AutoModelClassMarker,
+)
 from .configuration import PretrainedConfig
 from .errors import ConfigError
+from .hub import HUB_OPTIONS
+from .modeling_base._options import COMPAT_NOOPS, LOAD_OPTIONS
 from .utils import logging
+from .utils.options import pop_deprecated_token
 
 logger = logging.get_logger(__name__)
 
-HUB_KWARGS = ("revision", "cache_dir", "local_files_only", "token", "subfolder", "force_download")
-# from_pretrained options that configure the load, never the config (kept away from AutoConfig)
-MODEL_LOAD_KWARGS = (
-    "dtype", "torch_dtype", "variant", "use_safetensors", "output_loading_info", "ignore_mismatched_sizes",
-    "strict", "verify", "from_pt", "from_tf", "from_flax", "_fast_init", "low_cpu_mem_usage", "device_map",
-    "state_dict", "seed", "_do_init", "input_shape",
-)
-BACKEND_PREFIXES = {"torch": "", "tf": "TF", "flax": "Flax"}
-
-# model_type -> (module, config class name)
-CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
-    "bert": ("pretrained.models.bert", "BertConfig"),
-    "resnet": ("pretrained.models.resnet", "ResnetConfig"),
-}
-
-# Auto class name (PyTorch spelling) -> model_type -> (module, PyTorch class names); TF/Flax add their prefix
-MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "AutoModel": {
-        "bert": ("pretrained.models.bert", ("BertModel",)),
-        "resnet": ("pretrained.models.resnet", ("ResnetModel",)),
-    },
-    "AutoModelForImageClassification": {
-        "resnet": ("pretrained.models.resnet", ("ResnetModelForImageClassification",)),
-    },
-    "AutoModelForMaskedLM": {
-        "bert": ("pretrained.models.bert", ("BertForMaskedLM",)),
-    },
-    "AutoModelForSequenceClassification": {
-        "bert": ("pretrained.models.bert", ("BertForSequenceClassification",)),
-    },
-}
-
-
-def auto_class_names() -> list[str]:
-    """Every Auto class name `register_for_auto_class` accepts: `AutoConfig` and each task in each backend."""
-    names = ["AutoConfig"]
-    for prefix in BACKEND_PREFIXES.values():
-        names.extend(prefix + task for task in MODEL_MAPPING_NAMES)
-    return names
+# from_pretrained options that configure the load, never the config (kept away from AutoConfig: `dtype` is also a
+# config attribute)
+MODEL_LOAD_KWARGS = (*LOAD_OPTIONS, *COMPAT_NOOPS, "torch_dtype", "state_dict")
 
 
 def _import_attr(module: str, name: str) -> Any:
@@ -75,10 +49,12 @@ def _import_attr(module: str, name: str) -> Any:
 
 
 def split_hub_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the Hub options (`revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`)."""
-    hub = {k: kwargs.pop(k) for k in HUB_KWARGS if k in kwargs}
-    if "use_auth_token" in kwargs:
-        hub.setdefault("token", kwargs.pop("use_auth_token"))
+    """Pop the Hub options (`revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`;
+    v4's `use_auth_token` means `token`)."""
+    hub = {k: kwargs.pop(k) for k in HUB_OPTIONS if k in kwargs}
+    token = pop_deprecated_token(kwargs, hub.get("token"))
+    if token is not None:
+        hub["token"] = token
     return hub
 
 
@@ -318,7 +294,7 @@ def pick_model_class(config: PretrainedConfig, candidates: list[type], prefix: s
 
 
 # ============================================================================================== Auto model base
-class _BaseAutoModelClass:
+class _BaseAutoModelClass(AutoModelClassMarker):
     """Base of every backend's Auto model classes; a subclass sets `_backend` and `_task` (PyTorch spelling).
 
     Not instantiable: use `from_pretrained` or `from_config`.
@@ -345,8 +321,14 @@ class _BaseAutoModelClass:
         Raises `ValueError` when `model_class.config_class` is another class, or when `config_class` is taken.
 
         Example:
-            >>> from pretrained import AutoModel  # doctest: +SKIP
-            >>> AutoModel.register(MyConfig, MyModel)  # doctest: +SKIP
+            >>> from pretrained import AutoModel, PretrainedConfig, PreTrainedModel
+            >>> class MyConfig(PretrainedConfig):
+            ...     model_type = "my-doc-auto-model"
+            >>> class MyModel(PreTrainedModel):
+            ...     config_class = MyConfig
+            >>> AutoModel.register(MyConfig, MyModel)
+            >>> type(AutoModel.from_config(MyConfig())).__name__
+            'MyModel'
         """
         expected = getattr(model_class, "config_class", None)
         if expected is not None and not (isinstance(config_class, type) and issubclass(config_class, expected)):
@@ -395,8 +377,10 @@ class _BaseAutoModelClass:
         """A new model (random weights) of the class this Auto class maps `config` to.
 
         Example:
-            >>> from pretrained import AutoConfig, AutoModel  # doctest: +SKIP
-            >>> model = AutoModel.from_config(AutoConfig.for_model("bert", num_hidden_layers=2))  # doctest: +SKIP
+            >>> from pretrained import AutoConfig, AutoModel
+            >>> config = AutoConfig.for_model("bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=4)
+            >>> type(AutoModel.from_config(config)).__name__
+            'BertModel'
         """
         if not isinstance(config, PretrainedConfig):
             raise ConfigError(f"{cls.__name__}.from_config needs a PretrainedConfig, got {type(config).__name__}")
@@ -420,8 +404,13 @@ class _BaseAutoModelClass:
         or to the model class's `from_pretrained`.
 
         Example:
-            >>> from pretrained import AutoModelForImageClassification  # doctest: +SKIP
-            >>> model = AutoModelForImageClassification.from_pretrained("me/resnet", revision="v1")  # doctest: +SKIP
+            >>> from pretrained import AutoModelForImageClassification
+            >>> from pretrained.models.resnet import ResnetConfig, ResnetModelForImageClassification
+            >>> config = ResnetConfig(block_type="basic", layers=[1, 1, 1, 1], num_classes=3)
+            >>> ResnetModelForImageClassification(config).save_pretrained("my-resnet")  # or push_to_hub("me/resnet")
+            >>> model = AutoModelForImageClassification.from_pretrained("my-resnet")  # or ("me/resnet", revision="v1")
+            >>> type(model).__name__, model.config.num_classes
+            ('ResnetModelForImageClassification', 3)
         """
         trust = kwargs.pop("trust_remote_code", None)
         code_revision = kwargs.pop("code_revision", None)
@@ -443,3 +432,24 @@ class _BaseAutoModelClass:
             pretrained_model_name_or_path, *model_args, config=config, **hub, **load_kwargs, **kwargs
         )
 
+
+
+def make_auto_class(task: str, backend: str, module: str) -> type[_BaseAutoModelClass]:
+    """The Auto class of `task` (PyTorch spelling, e.g. "AutoModelForCausalLM") for `backend`, defined as if in
+    `module` (each backend's `auto.py` builds its classes with it).
+
+    Example:
+        >>> from pretrained.auto import make_auto_class
+        >>> cls = make_auto_class("AutoModelForCausalLM", "tf", "my_module")
+        >>> cls.__name__, cls.__doc__.split(":")[0]
+        ('TFAutoModelForCausalLM', 'The causal (next-token) language model for a config')
+    """
+    if task not in MODEL_MAPPING_NAMES:
+        raise ValueError(f"unknown Auto task {task!r}: use one of {', '.join(MODEL_MAPPING_NAMES)}")
+    prefix = BACKEND_PREFIXES[backend]
+    name = prefix + task
+    known = [f"`{prefix}{names[0]}`" for _, names in MODEL_MAPPING_NAMES[task].values()]
+    doc = (f"{TASK_DESCRIPTIONS[task]} for a config: {', '.join([*known, 'or a registered class'])}. Not "
+           f"instantiable: use `{name}.from_pretrained(...)` or `{name}.from_config(config)`.")
+    namespace = {"_backend": backend, "_task": task, "__module__": module, "__qualname__": name, "__doc__": doc}
+    return type(name, (_BaseAutoModelClass,), namespace)

@@ -27,8 +27,9 @@ import numpy as np
 
 from .checkpoint import CONFIG_NAME, write_json_atomic
 from .errors import ConfigError
-from .hub import PushToHubMixin, resolve_file
+from .hub import PushToHubMixin, resolve_file, snapshot_commit
 from .utils import logging
+from .utils.options import pop_deprecated_token
 
 logger = logging.get_logger(__name__)
 
@@ -36,6 +37,23 @@ __version__ = "0.1.0"
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 _INTERNAL = ("_name_or_path", "_commit_hash", "_auto_class", "_attn_implementation_internal")
+# transformers v4's common attributes (beside those __init__ validates), with v4's defaults
+COMMON_DEFAULTS: dict[str, Any] = {
+    "chunk_size_feed_forward": 0, "use_bfloat16": False, "tf_legacy_loss": False, "tie_encoder_decoder": False,
+    "cross_attention_hidden_size": None, "architectures": None, "finetuning_task": None, "auto_map": None,
+    "tokenizer_class": None, "prefix": None, "task_specific_params": None, "bos_token_id": None,
+    "pad_token_id": None, "eos_token_id": None, "sep_token_id": None, "decoder_start_token_id": None,
+}
+# v4 kept generation parameters on the model config (GenerationConfig reads them from old checkpoints)
+LEGACY_GENERATION_DEFAULTS: dict[str, Any] = {
+    "max_length": 20, "min_length": 0, "do_sample": False, "early_stopping": False, "num_beams": 1,
+    "num_beam_groups": 1, "diversity_penalty": 0.0, "temperature": 1.0, "top_k": 50, "top_p": 1.0, "typical_p": 1.0,
+    "repetition_penalty": 1.0, "length_penalty": 1.0, "no_repeat_ngram_size": 0, "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None, "num_return_sequences": 1, "output_scores": False, "return_dict_in_generate": False,
+    "forced_bos_token_id": None, "forced_eos_token_id": None, "remove_invalid_values": False,
+    "exponential_decay_length_penalty": None, "suppress_tokens": None, "begin_suppress_tokens": None,
+}
+_TEXT_CONFIG_NAMES = ("text_config", "decoder", "text_encoder", "generator")
 
 ConfigT = TypeVar("ConfigT", bound="PretrainedConfig")
 
@@ -57,19 +75,32 @@ class PretrainedConfig(PushToHubMixin):
     """Base class of every model configuration.
 
     Subclasses set `model_type`, take their own hyper-parameters as keyword arguments, and pass `**kwargs` on to
-    `super().__init__`. Unknown keyword arguments become attributes. Common fields keep transformers v4 semantics:
-    `id2label` / `label2id` / `num_labels` (integer keys survive JSON), `architectures`, `dtype` (v4's
-    `torch_dtype` accepted), `pruned_heads`, `tie_word_embeddings`, `output_hidden_states`, `output_attentions`,
-    `return_dict`, `auto_map`, `is_encoder_decoder`, and `attribute_map` aliases.
+    `super().__init__`. Unknown keyword arguments become attributes. Common fields keep transformers v4 semantics and
+    defaults: `id2label` / `label2id` / `num_labels` (integer keys survive JSON), `architectures`, `dtype` (v4's
+    `torch_dtype` accepted; a framework-free name such as `"float16"`), `pruned_heads`, `tie_word_embeddings`,
+    `output_hidden_states`, `output_attentions`, `return_dict` / `use_return_dict`, `torchscript`,
+    `chunk_size_feed_forward`, `is_encoder_decoder`, `is_decoder`, `add_cross_attention`, `tie_encoder_decoder`,
+    `attn_implementation` (read as `_attn_implementation`), v4's legacy generation parameters, `auto_map`, and
+    `attribute_map` aliases.
+
+    Composite configs list their nested configs in `sub_configs` (`{"text_config": TextConfig}`): a dict given for
+    one (as `config.json` stores it) becomes a config object; `has_no_defaults_at_init = True` says the class
+    cannot be built without arguments.
     """
 
     model_type: ClassVar[str] = ""
     attribute_map: ClassVar[dict[str, str]] = {}
     is_composition: ClassVar[bool] = False
+    has_no_defaults_at_init: ClassVar[bool] = False
+    sub_configs: ClassVar[dict[str, type[PretrainedConfig]]] = {}
     _auto_class: ClassVar[str | None] = None
 
     def __setattr__(self, key: str, value: Any) -> None:
         key = type(self).attribute_map.get(key, key)
+        if key == "pruned_heads":  # JSON and users spell layers as strings: {"0": [1]}
+            value = _int_keyed(value, key)
+        elif key in type(self).sub_configs and isinstance(value, dict):
+            value = type(self).sub_configs[key](**value)
         super().__setattr__(key, value)
 
     def __getattr__(self, key: str) -> Any:  # only called when normal lookup fails
@@ -90,20 +121,15 @@ class PretrainedConfig(PushToHubMixin):
         self.is_encoder_decoder = _bool_field(kwargs.pop("is_encoder_decoder", False), "is_encoder_decoder")
         self.is_decoder = _bool_field(kwargs.pop("is_decoder", False), "is_decoder")
         self.add_cross_attention = _bool_field(kwargs.pop("add_cross_attention", False), "add_cross_attention")
-        self.chunk_size_feed_forward = kwargs.pop("chunk_size_feed_forward", 0)
         legacy_dtype = kwargs.pop("torch_dtype", None)
         self.dtype = dtype_name(kwargs.pop("dtype", None) or legacy_dtype)
-        self.pruned_heads = _int_keyed(kwargs.pop("pruned_heads", {}), "pruned_heads")
-        self.architectures = kwargs.pop("architectures", None)
-        self.finetuning_task = kwargs.pop("finetuning_task", None)
-        self.auto_map = kwargs.pop("auto_map", None)
+        self.pruned_heads = kwargs.pop("pruned_heads", {})
+        for name, default in {**COMMON_DEFAULTS, **LEGACY_GENERATION_DEFAULTS}.items():
+            setattr(self, name, kwargs.pop(name, copy.copy(default)))
         self.problem_type = kwargs.pop("problem_type", None)
         if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ConfigError(f"problem_type must be one of {PROBLEM_TYPES}, got {self.problem_type!r}")
-        for token in ("bos_token_id", "pad_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id"):
-            setattr(self, token, kwargs.pop(token, None))
-        self.tokenizer_class = kwargs.pop("tokenizer_class", None)
-        self.task_specific_params = kwargs.pop("task_specific_params", None)
+        self._attn_implementation_internal = kwargs.pop("attn_implementation", None)
         id2label = kwargs.pop("id2label", None)
         label2id = kwargs.pop("label2id", None)
         num_labels = kwargs.pop("num_labels", None)
@@ -153,7 +179,22 @@ class PretrainedConfig(PushToHubMixin):
 
     @property
     def use_return_dict(self) -> bool:
+        """Whether models return a `ModelOutput` (`return_dict` and not `torchscript`), else a tuple."""
         return self.return_dict and not self.torchscript
+
+    @property
+    def _attn_implementation(self) -> str:
+        """The attention implementation models are built with (`"eager"` unless set; v4's private name). Setting it
+        sets every sub-config's too."""
+        return getattr(self, "_attn_implementation_internal", None) or "eager"
+
+    @_attn_implementation.setter
+    def _attn_implementation(self, value: str | None) -> None:
+        self._attn_implementation_internal = value
+        for name in type(self).sub_configs:
+            nested = getattr(self, name, None)
+            if isinstance(nested, PretrainedConfig):
+                nested._attn_implementation = value
 
     @property
     def torch_dtype(self) -> str | None:
@@ -165,8 +206,28 @@ class PretrainedConfig(PushToHubMixin):
         self.dtype = dtype_name(value)
 
     def get_text_config(self, decoder: bool = False) -> PretrainedConfig:
-        """The config of the text part (the config itself for single-model configs)."""
+        """The config of the text part: the `text_config` / `decoder` / `text_encoder` / `generator` sub-config of
+        a composite config (`decoder=True`: only a decoder's), else the config itself.
+
+        >>> PretrainedConfig().get_text_config().model_type
+        ''
+        """
+        names = ("decoder", "generator", "text_config") if decoder else _TEXT_CONFIG_NAMES
+        for name in names:
+            nested = getattr(self, name, None)
+            if isinstance(nested, PretrainedConfig):
+                return nested
         return self
+
+    def validate_structure(self) -> None:
+        """Check the values a model needs to be built from this config; every backend's base class calls it first
+        thing when a model is constructed. As in transformers v4, a config alone always loads (v4's config tests
+        build configs such as `hidden_size=37, num_attention_heads=4`); the model refuses them. The base checks
+        nothing; a model family's config overrides this and raises `ConfigError`.
+
+        >>> PretrainedConfig().validate_structure() is None
+        True
+        """
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -183,10 +244,13 @@ class PretrainedConfig(PushToHubMixin):
         """Only the values that differ from the class defaults (plus `model_type` and the version stamp)."""
         full = self.to_dict()
         base = PretrainedConfig().to_dict()
-        class_defaults = {} if self.is_composition else _class_defaults(type(self))
+        class_defaults = {} if self.is_composition or self.has_no_defaults_at_init else _class_defaults(type(self))
         diff = {}
         for key, value in full.items():
-            if key in ("model_type", "pretrained_version"):
+            nested = getattr(self, key, None)
+            if isinstance(nested, PretrainedConfig):
+                diff[key] = nested.to_diff_dict()
+            elif key in ("model_type", "pretrained_version"):
                 diff[key] = value
             elif key in class_defaults and class_defaults[key] == value and (key not in base or base[key] == value):
                 continue
@@ -263,6 +327,7 @@ class PretrainedConfig(PushToHubMixin):
         """
         for ignored in ("trust_remote_code", "_from_auto", "from_pt", "from_tf", "from_flax"):
             kwargs.pop(ignored, None)
+        token = pop_deprecated_token(kwargs, token)
         config_dict = cls.get_config_dict(
             pretrained_model_name_or_path,
             revision=revision,
@@ -291,7 +356,15 @@ class PretrainedConfig(PushToHubMixin):
         pretrained_model_name_or_path: str | os.PathLike,
         **hub_kwargs: Any,
     ) -> dict[str, Any]:
-        """The raw `config.json` dict of a directory, file or repo id (with `_name_or_path` / `_commit_hash`)."""
+        """The raw `config.json` dict of a directory, file or repo id (with `_name_or_path` / `_commit_hash`).
+
+        >>> import tempfile
+        >>> directory = tempfile.mkdtemp(); PretrainedConfig(num_labels=1).save_pretrained(directory)
+        >>> PretrainedConfig.get_config_dict(directory)["id2label"]
+        {'0': 'LABEL_0'}
+        """
+        if "use_auth_token" in hub_kwargs:
+            hub_kwargs["token"] = pop_deprecated_token(hub_kwargs, hub_kwargs.get("token"))
         source = Path(pretrained_model_name_or_path)
         if source.is_file():
             path = source
@@ -299,7 +372,7 @@ class PretrainedConfig(PushToHubMixin):
             path = resolve_file(pretrained_model_name_or_path, CONFIG_NAME, **hub_kwargs)
         config_dict = read_config_file(path)
         config_dict.setdefault("name_or_path", str(pretrained_model_name_or_path))
-        commit = _commit_of(path)
+        commit = snapshot_commit(path)
         if commit:
             config_dict["_commit_hash"] = commit
         return config_dict
@@ -316,9 +389,12 @@ class PretrainedConfig(PushToHubMixin):
         unused = {}
         for key, value in kwargs.items():
             attr = cls.attribute_map.get(key, key)
-            if hasattr(config, attr) or key in ("num_labels", "torch_dtype", "dtype"):
-                if key == "pruned_heads":
-                    value = _int_keyed(value, key)
+            if key == "attn_implementation":
+                config._attn_implementation = value
+            elif hasattr(config, attr) or key in ("num_labels", "torch_dtype", "dtype"):
+                current = getattr(config, attr, None)
+                if isinstance(current, PretrainedConfig) and isinstance(value, dict):
+                    value = type(current)(**value)
                 setattr(config, attr, value)
             else:
                 unused[key] = value
@@ -381,15 +457,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _commit_of(path: Path) -> str | None:
-    parts = path.parts
-    if "snapshots" in parts:
-        index = len(parts) - 1 - parts[::-1].index("snapshots")
-        if index + 1 < len(parts) and len(parts[index + 1]) == 40:
-            return parts[index + 1]
-    return None
-
-
 def _bool_field(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"config field {name} must be true or false, got {value!r}")
@@ -406,6 +473,8 @@ def _int_keyed(mapping: Any, name: str) -> dict[int, Any]:
 
 
 def _class_defaults(cls: type[PretrainedConfig]) -> dict[str, Any]:
+    if cls.has_no_defaults_at_init or cls.is_composition:
+        return {}
     try:
         return cls().to_dict()
     except Exception:  # a config class with required arguments has no defaults to diff against

@@ -38,7 +38,8 @@ from .auto import BACKEND_PREFIXES, MODEL_MAPPING_NAMES, _import_attr, model_map
 from .checkpoint import MemoryReader, to_numpy
 from .configuration import PretrainedConfig
 from .errors import ConfigError
-from .loading import LoadingReport, canonical_architecture
+from .loading import LoadingReport
+from .modeling_base import canonical_architecture
 
 __all__ = ["MemoryReader", "backend_of", "canonical_arrays", "convert", "model_class_for", "run_model"]
 

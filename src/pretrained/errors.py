@@ -19,6 +19,11 @@ class CheckpointError(PretrainedError, OSError):
     """
 
 
+class CorruptCheckpointError(CheckpointError, ValueError):
+    """A checkpoint's keys contradict each other for this model (v4's "the state dictionary ... is corrupted"): e.g.
+    base-model keys without the `base_model_prefix` next to head keys. Also a `ValueError`, as in v4."""
+
+
 class ConfigError(PretrainedError, ValueError):
     """A configuration value or `config.json` is invalid."""
 

@@ -4,8 +4,14 @@ All Hub traffic goes through `huggingface_hub`, so its cache layout, revisions, 
 `local_files_only`, `cache_dir`, `token` and `subfolder` behave as everywhere else in the ecosystem.
 
 Example:
+    >>> from pretrained import PretrainedConfig
     >>> from pretrained.hub import resolve_file
-    >>> path = resolve_file("my-org/my-model", "config.json", revision="main")  # doctest: +SKIP
+    >>> from pretrained.testing import LocalHub
+    >>> with LocalHub():  # a loopback Hub: the same calls reach huggingface.co without it
+    ...     _ = PretrainedConfig().push_to_hub("my-org/my-model")
+    ...     path = resolve_file("my-org/my-model", "config.json", revision="main")
+    ...     path.name, path.parent.parent.name
+    ('config.json', 'snapshots')
 """
 
 from __future__ import annotations
@@ -18,18 +24,26 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .checkpoint import (
-    FLAX_WEIGHTS_NAME,
-    TF2_WEIGHTS_NAME,
+    DEFAULT_MAX_SHARD_SIZE,
     CheckpointFiles,
     checkpoint_from_file,
     find_weights,
+    is_index_name,
     load_index,
+    missing_weights_hint,
     weight_candidates,
 )
 from .errors import CheckpointError, HubError, PretrainedError
 from .utils import logging, progress
+from .utils.options import check_unknown_options, pop_deprecated_token
 
 logger = logging.get_logger(__name__)
+
+# the options that pick a file on the Hub (or in a local directory): `from_pretrained` and config loads share them
+HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token", "subfolder", "force_download")
+# the keyword options of `push_to_hub` (`save_pretrained(push_to_hub=True, ...)` forwards them)
+PUSH_OPTIONS = ("commit_message", "private", "token", "revision", "create_pr", "max_shard_size", "safe_serialization",
+                "tags", "commit_description", "use_temp_dir")
 
 WEIGHT_PATTERNS = ["*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "pytorch_model*.bin.index.json"]
 
@@ -50,12 +64,20 @@ def resolve_file(
     subfolder: str = "",
     force_download: bool = False,
     required: bool = True,
+    **deprecated_kwargs: Any,
 ) -> Path | None:
     """Local path of `filename` in a local directory or a Hub repo (downloaded into the huggingface_hub cache).
 
     Returns None for a missing file when `required=False`; otherwise raises an error that names the repo (or
-    directory), the revision and the file.
+    directory), the revision and the file. v4's `use_auth_token=` is accepted (deprecated) for `token=`.
+
+    Example:
+        >>> import tempfile
+        >>> resolve_file(tempfile.mkdtemp(), "config.json", required=False) is None
+        True
     """
+    token = pop_deprecated_token(deprecated_kwargs, token)
+    check_unknown_options(deprecated_kwargs, [*HUB_OPTIONS, "required"], call="resolve_file")
     if os.path.isdir(name_or_path):
         path = Path(name_or_path, subfolder, filename)
         if path.is_file():
@@ -151,29 +173,29 @@ def resolve_checkpoint(
 ) -> CheckpointFiles:
     """Find (and download if needed) every weight file of a checkpoint: one file, or an index and its shards.
 
-    Tries `model.safetensors`, `model.safetensors.index.json`, then the legacy `pytorch_model.bin` and its index.
-    For files from the Hub cache, the sha256 the Hub reported is remembered so `verify=True` can check it.
+    Tries `model.safetensors`, `model.safetensors.index.json`, then transformers v4's `pytorch_model.bin`,
+    `tf_model.h5` and `flax_model.msgpack`, each followed by its index (`weight_candidates`). For files from the Hub cache, the sha256 the Hub reported is remembered so `verify=True` can check it.
     """
     subfolder = hub_kwargs.get("subfolder", "")
     if os.path.isfile(name_or_path):
         return checkpoint_from_file(name_or_path)
     if os.path.isdir(name_or_path):
-        return find_weights(Path(name_or_path, subfolder), variant=variant)
+        return find_weights(Path(name_or_path, subfolder), variant=variant, use_safetensors=use_safetensors)
     tried = weight_candidates(variant, use_safetensors=use_safetensors)
     for name in tried:
         path = resolve_file(name_or_path, name, required=False, **hub_kwargs)
         if path is None:
             continue
-        if name.endswith(".index.json"):
+        if is_index_name(name):
             checkpoint = _download_shards(name_or_path, path, hub_kwargs)
         else:
             checkpoint = checkpoint_from_file(path)
         _remember_hub_digests(checkpoint)
         return checkpoint
-    hint = ""
-    for legacy in (TF2_WEIGHTS_NAME, FLAX_WEIGHTS_NAME):
-        if resolve_file(name_or_path, legacy, required=False, **hub_kwargs) is not None:
-            hint = f" It has a legacy {legacy}: see `pretrained convert` in the conversion docs."
+    others = [*weight_candidates(variant), *weight_candidates(None)]
+    present = [name for name in dict.fromkeys(others)
+               if name not in tried and resolve_file(name_or_path, name, required=False, **hub_kwargs) is not None]
+    hint = missing_weights_hint(present, variant, use_safetensors)
     revision = hub_kwargs.get("revision") or "main"
     raise HubError(
         f"repo {str(name_or_path)!r} at revision {revision!r} has no weights (looked for {', '.join(tried)}).{hint}"
@@ -196,6 +218,23 @@ def _download_shards(name_or_path: str | os.PathLike, index_path: Path, hub_kwar
             resolve_file(name_or_path, shard, **hub_kwargs)
             bar.update(1)
     return load_index(index_path)
+
+
+def snapshot_commit(path: Path) -> str | None:
+    """The commit hash of a file inside a huggingface_hub cache snapshot (`.../snapshots/<commit>/...`), else None.
+
+    Example:
+        >>> snapshot_commit(Path("hub/models--me--repo/snapshots", "0" * 40, "config.json")) == "0" * 40
+        True
+        >>> snapshot_commit(Path("my-model/config.json")) is None
+        True
+    """
+    parts = path.parts
+    if "snapshots" in parts:
+        index = len(parts) - 1 - parts[::-1].index("snapshots")
+        if index + 1 < len(parts) and len(parts[index + 1]) == 40:
+            return parts[index + 1]
+    return None
 
 
 def _remember_hub_digests(checkpoint: CheckpointFiles) -> None:
@@ -229,12 +268,17 @@ class PushToHubMixin:
         token: str | bool | None = None,
         revision: str | None = None,
         create_pr: bool = False,
-        max_shard_size: int | str = "5GB",
+        max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
         safe_serialization: bool = True,
         tags: list[str] | None = None,
         commit_description: str | None = None,
+        use_temp_dir: bool | None = None,
+        **deprecated_kwargs: Any,
     ) -> Any:
         """Save this object and upload it to `repo_id` in one commit; returns huggingface_hub's `CommitInfo`.
+
+        The model card (`README.md`) is created when the repo has none; `tags` and the object's `model_tags` (see
+        `add_model_tags`) are added to its metadata, an existing card included.
 
         Example:
             >>> from pretrained import PretrainedConfig
@@ -246,6 +290,9 @@ class PushToHubMixin:
         """
         from huggingface_hub import HfApi
 
+        token = pop_deprecated_token(deprecated_kwargs, token)
+        check_unknown_options(deprecated_kwargs, PUSH_OPTIONS, call="push_to_hub")
+        del use_temp_dir  # v4 option: the upload always goes through a temporary directory
         api = HfApi(token=token, library_name="pretrained")
         with _pushing(repo_id, revision):
             repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
@@ -254,9 +301,9 @@ class PushToHubMixin:
         with tempfile.TemporaryDirectory(prefix="pretrained-push-") as tmp:
             work = Path(tmp)
             self._save_for_push(work, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+            tags = list(dict.fromkeys([*(getattr(self, "model_tags", None) or []), *(tags or [])]))
             with _pushing(repo_id, revision):
-                if not api.file_exists(repo_id, "README.md", revision=revision):
-                    _write_model_card(work, repo_id, tags)
+                _write_model_card(work, repo_id, tags, api=api, revision=revision)
                 return api.upload_folder(
                     repo_id=repo_id,
                     folder_path=work,
@@ -284,10 +331,19 @@ def _pushing(repo_id: str, revision: str | None) -> Iterator[None]:
         ) from exc
 
 
-def _write_model_card(directory: Path, repo_id: str, tags: list[str] | None) -> None:
+def _write_model_card(directory: Path, repo_id: str, tags: list[str], *, api: Any, revision: str | None) -> None:
+    """Write `README.md` into the upload: a new card when the repo has none, else the repo's card with the `tags`
+    it lacks added to its metadata (nothing when it has them all)."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    card_data = ModelCardData(library_name="pretrained", tags=sorted({"pretrained", *(tags or [])}))
+    if api.file_exists(repo_id, "README.md", revision=revision):
+        card = ModelCard.load(api.hf_hub_download(repo_id, "README.md", revision=revision))
+        missing = [tag for tag in tags if tag not in (card.data.tags or [])]
+        if missing:
+            card.data.tags = [*(card.data.tags or []), *missing]
+            card.save(directory / "README.md")
+        return
+    card_data = ModelCardData(library_name="pretrained", tags=sorted({"pretrained", *tags}))
     content = (
         f"---\n{card_data.to_yaml()}\n---\n\n# {repo_id}\n\n"
         "This model was pushed with [pretrained](https://pypi.org/project/pretrained/). Load it in PyTorch, "

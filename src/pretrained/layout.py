@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -78,24 +79,101 @@ RUNNING_MEAN = "running_mean"
 class LayoutOverride:
     """A declared exception to the leaf rules, for one family of variables.
 
-    `pattern` is a regular expression matched (with `re.fullmatch`) against the backend path joined by dots
-    (`"h.0.attn.c_attn.kernel"`); `key` is the canonical key template (may use `\\1` groups); `transform` is one
-    of `"identity"`, `"kernel"`, `"depthwise"`, `"transpose"`.
+    `pattern` is a regular expression matched (with `re.fullmatch`) against the backend path joined by dots,
+    *relative to the module that declares it*: an override in the `_layout_overrides` of a sub-layer class applies
+    below that layer, and a model's own overrides also apply below its `base_model_prefix` (so one declaration
+    serves `GPT2Model` and `transformer.` inside `GPT2LMHeadModel`). `key` is the canonical key template (may use
+    `\\1` groups), relative to the same place; `transform` is one of `"identity"`, `"kernel"`, `"depthwise"`,
+    `"transpose"`. `prefix` (dotted) is where the override applies; the walk fills it in.
 
     Example:
         >>> from pretrained.layout import LayoutOverride, path_to_key
         >>> conv1d = LayoutOverride(r"h\\.(\\d+)\\.attn\\.c_attn\\.kernel", r"h.\\1.attn.c_attn.weight", "identity")
         >>> path_to_key(("h", 0, "attn", "c_attn", "kernel"), backend="tf", overrides=[conv1d])
         ('h.0.attn.c_attn.weight', 'identity')
+        >>> path_to_key(("transformer", "h", 0, "attn", "c_attn", "kernel"), backend="tf",
+        ...             overrides=[conv1d.below("transformer")])
+        ('transformer.h.0.attn.c_attn.weight', 'identity')
     """
 
     pattern: str
     key: str
     transform: str = IDENTITY
+    prefix: str = ""
 
     def match(self, dotted: str) -> str | None:
+        """The canonical key for the dotted path `dotted`, or None when the override does not apply to it."""
+        if self.prefix:
+            if not dotted.startswith(self.prefix + "."):
+                return None
+            found = re.fullmatch(self.pattern, dotted[len(self.prefix) + 1:])
+            return f"{self.prefix}.{found.expand(self.key)}" if found else None
         found = re.fullmatch(self.pattern, dotted)
         return found.expand(self.key) if found else None
+
+    def below(self, prefix: str) -> LayoutOverride:
+        """This override applied below the module at dotted path `prefix` (relative to where it was declared)."""
+        if not prefix:
+            return self
+        return replace(self, prefix=f"{prefix}.{self.prefix}" if self.prefix else prefix)
+
+
+def declared_overrides(modules: Iterable[tuple[Sequence[str | int], type]], *,
+                       base_model_prefix: str = "") -> list[LayoutOverride]:
+    """The overrides a model's module classes declare, each scoped to where its module sits.
+
+    `modules` is `(path, class)` for the model (path `()`) and every sub-module, outermost first. A class declares
+    `_layout_overrides` (a list of [`LayoutOverride`][pretrained.layout.LayoutOverride]s, relative to it) and / or
+    `canonical_layout`, `{variable name: (canonical leaf, transform)}` — how a layer type stores its own variables
+    (a Conv1D-style layer keeping PyTorch's `(in, out)` weight as a Keras `kernel`: `{"kernel": ("weight",
+    "identity")}`). The model's own overrides come first (they also apply below `base_model_prefix`), then the
+    sub-modules' overrides, then the layer types' `canonical_layout`; the first match wins.
+
+    Example:
+        >>> from pretrained.layout import declared_overrides, path_to_key
+        >>> class Conv1DLike:
+        ...     canonical_layout = {"kernel": ("weight", "identity")}
+        >>> overrides = declared_overrides([((), object), (("h", 0, "c_attn"), Conv1DLike)])
+        >>> path_to_key(("h", 0, "c_attn", "kernel"), backend="tf", overrides=overrides)
+        ('h.0.c_attn.weight', 'identity')
+    """
+    modules = [(".".join(str(p) for p in path), cls) for path, cls in modules]
+    scoped: list[LayoutOverride] = []
+    typed: list[LayoutOverride] = []
+    for prefix, cls in modules:
+        own = list(getattr(cls, "_layout_overrides", ()) or ())
+        scoped += [override.below(prefix) for override in own]
+        if not prefix and base_model_prefix:
+            scoped += [override.below(base_model_prefix) for override in own]
+        for leaf, (canonical_leaf, transform) in (getattr(cls, "canonical_layout", None) or {}).items():
+            typed.append(LayoutOverride(re.escape(leaf), canonical_leaf, transform, prefix))
+    return scoped + typed
+
+
+@dataclass
+class CanonicalVariable:
+    """One checkpointed variable of a model, as every backend describes it to the shared pipeline: its canonical
+    key, its shape and dtype name in the backend's layout, the layout `transform` to canonical, the backend's own
+    handle (`variable`: a `keras.Variable`, an `nnx.Variable`, a torch parameter slot) and its path in the model.
+
+    Example:
+        >>> from pretrained.layout import CanonicalVariable
+        >>> v = CanonicalVariable("fc.weight", (4, 3), "float32", transform="kernel")
+        >>> v.canonical_shape
+        (3, 4)
+    """
+
+    key: str
+    shape: tuple[int, ...]
+    dtype: str
+    transform: str = IDENTITY
+    variable: Any = None
+    path: tuple[Any, ...] = ()
+
+    @property
+    def canonical_shape(self) -> tuple[int, ...]:
+        """The shape the checkpoint stores (PyTorch layout)."""
+        return canonical_shape(self.shape, self.transform)
 
 
 def path_to_key(
@@ -124,6 +202,22 @@ def to_canonical(array: np.ndarray, transform: str) -> np.ndarray:
     if transform == KERNEL:
         return np.transpose(array, _kernel_axes_to_canonical(array.ndim))
     raise ValueError(f"unknown layout transform {transform!r}")
+
+
+def canonical_axis_order(transform: str, ndim: int) -> tuple[int, ...] | None:
+    """For each canonical (PyTorch-layout) dimension, the backend dimension it is (`to_canonical` is then
+    `np.transpose(array, order)`); None for transforms that are not a transpose (depthwise kernels reshape).
+
+    >>> canonical_axis_order("kernel", 2), canonical_axis_order("kernel", 4), canonical_axis_order("identity", 1)
+    ((1, 0), (3, 2, 0, 1), (0,))
+    """
+    if transform == IDENTITY:
+        return tuple(range(ndim))
+    if transform == TRANSPOSE:
+        return tuple(reversed(range(ndim)))
+    if transform == KERNEL:
+        return tuple(_kernel_axes_to_canonical(ndim))
+    return None
 
 
 def from_canonical(array: np.ndarray, transform: str, *, shape: Sequence[int] | None = None) -> np.ndarray:

@@ -111,15 +111,17 @@ def test_verify_catches_a_changed_shard(tmp_path):
 def test_failed_write_leaves_previous_checkpoint(tmp_path, monkeypatch):
     write_checkpoint(tmp_path, tensors(2, 8))
     before = arrays(tmp_path)
-    import safetensors
+    from pretrained.checkpoint import _serialize
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(safetensors, "serialize_file", broken)
-    with pytest.raises(CheckpointError, match="previous checkpoint is intact"):
+    monkeypatch.setattr(_serialize, "_write", broken)
+    with pytest.raises(CheckpointError, match="previous checkpoint is intact") as excinfo:
         write_checkpoint(tmp_path, tensors(3, 8))
+    assert str(tmp_path / "model.safetensors") in str(excinfo.value)
     assert sorted(os.listdir(tmp_path)) == ["model.safetensors"]
+    assert not [n for n in os.listdir(tmp_path.parent) if n.startswith(".tmp-")], "staging left behind"
     after = arrays(tmp_path)
     assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
 
@@ -217,7 +219,33 @@ def test_empty_directory(tmp_path):
         find_weights(tmp_path)
 
 
-def test_legacy_tf_file_gets_a_hint(tmp_path):
+@pytest.mark.parametrize(
+    ("present", "use_safetensors", "found"),
+    [
+        (["model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"], None, "model.safetensors"),
+        (["pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"], None, "pytorch_model.bin"),
+        (["tf_model.h5", "flax_model.msgpack.index.json"], None, "tf_model.h5"),
+        (["tf_model.h5.index.json", "flax_model.msgpack"], None, "tf_model.h5.index.json"),
+        (["flax_model.msgpack.index.json"], None, "flax_model.msgpack.index.json"),
+        (["model.safetensors", "tf_model.h5"], False, "tf_model.h5"),
+    ],
+)
+def test_legacy_v4_files_are_found_after_the_canonical_ones(tmp_path, present, use_safetensors, found):
+    for name in present:
+        (tmp_path / name).write_text('{"weight_map": {}}' if name.endswith(".json") else "x")
+    checkpoint = find_weights(tmp_path, use_safetensors=use_safetensors)
+    assert (checkpoint.index_path or checkpoint.files[0]).name == found
+    assert checkpoint.kind == {"model": "safetensors", "pytorch_model": "bin", "tf_model": "h5",
+                               "flax_model": "msgpack"}[found.split(".")[0]]
+
+
+def test_use_safetensors_true_names_the_legacy_file_it_skips(tmp_path):
     (tmp_path / "tf_model.h5").write_bytes(b"\0")
-    with pytest.raises(CheckpointError, match="Keras 2"):
-        find_weights(tmp_path)
+    with pytest.raises(CheckpointError, match="It holds tf_model.h5, which use_safetensors=True excludes"):
+        find_weights(tmp_path, use_safetensors=True)
+
+
+def test_checkpoint_reader_points_legacy_formats_to_open_checkpoint(tmp_path):
+    (tmp_path / "tf_model.h5").write_bytes(b"\0")
+    with pytest.raises(CheckpointError, match="open_checkpoint"):
+        CheckpointReader(find_weights(tmp_path))

@@ -184,3 +184,72 @@ def test_save_into_a_file_path_is_refused(tmp_path):
     path.write_text("x")
     with pytest.raises(ConfigError, match="expects a directory"):
         PretrainedConfig().save_pretrained(path)
+
+
+# ------------------------------------------------------------------------------------------- v4 attributes
+class TextConfig(PretrainedConfig):
+    model_type = "text-part"
+
+    def __init__(self, width: int = 4, **kwargs):
+        self.width = width
+        super().__init__(**kwargs)
+
+
+class PairConfig(PretrainedConfig):
+    model_type = "pair"
+    sub_configs = {"text_config": TextConfig}
+    has_no_defaults_at_init = True
+
+    def __init__(self, text_config=None, **kwargs):
+        if text_config is None:
+            raise ValueError("text_config is required")
+        self.text_config = text_config
+        super().__init__(**kwargs)
+
+
+def test_common_attributes_have_v4_defaults():
+    config = PretrainedConfig()
+    expected = {"chunk_size_feed_forward": 0, "is_decoder": False, "add_cross_attention": False,
+                "tie_encoder_decoder": False, "use_bfloat16": False, "tf_legacy_loss": False, "torchscript": False,
+                "cross_attention_hidden_size": None, "prefix": None, "max_length": 20, "num_beams": 1, "top_k": 50,
+                "use_return_dict": True, "_attn_implementation": "eager"}
+    assert {name: getattr(config, name) for name in expected} == expected
+    assert "max_length" not in json.loads(config.to_json_string())  # defaults are not written
+    assert json.loads(PretrainedConfig(max_length=5).to_json_string())["max_length"] == 5
+
+
+def test_composite_config_round_trips_its_sub_config(tmp_path):
+    config = PairConfig(text_config={"width": 9})
+    assert isinstance(config.text_config, TextConfig) and config.get_text_config() is config.text_config
+    config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["text_config"]["width"] == 9
+    loaded = PairConfig.from_pretrained(tmp_path, text_config={"width": 3})
+    assert isinstance(loaded.text_config, TextConfig) and loaded.text_config.width == 3
+    loaded._attn_implementation = "sdpa"
+    assert loaded.text_config._attn_implementation == "sdpa"
+    with pytest.raises(ValueError, match="text_config is required"):
+        PairConfig()
+
+
+def test_pruned_heads_keys_become_ints_however_they_are_set(tmp_path):
+    config = PretrainedConfig(pruned_heads={"1": [0]})
+    config.pruned_heads = {"2": [1, 3]}
+    assert config.pruned_heads == {2: [1, 3]}
+    config.save_pretrained(tmp_path)
+    assert PretrainedConfig.from_pretrained(tmp_path, pruned_heads={"0": [1]}).pruned_heads == {0: [1]}
+    with pytest.raises(ConfigError, match="pruned_heads needs integer keys"):
+        config.pruned_heads = {"layer": [1]}
+
+
+def test_bert_config_accepts_any_structure_until_a_model_is_built():
+    config = BertConfig(hidden_size=37, num_attention_heads=4, position_embedding_type="relative_key")
+    assert (config.hidden_size, config.position_embedding_type) == (37, "relative_key")
+
+
+def test_use_auth_token_is_token(tmp_path):
+    PretrainedConfig().save_pretrained(tmp_path)
+    with pytest.warns(FutureWarning, match="use_auth_token"):
+        PretrainedConfig.from_pretrained(tmp_path, use_auth_token="hf_x")
+    with pytest.warns(FutureWarning):
+        assert "model_type" in PretrainedConfig.get_config_dict(tmp_path, use_auth_token="hf_x")

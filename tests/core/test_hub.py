@@ -101,3 +101,29 @@ def test_missing_revision_and_file(local_hub):
 def test_not_a_directory_nor_a_repo_id():
     with pytest.raises(HubError, match="neither a local directory"):
         resolve_file("./no/such/../dir", "config.json")
+
+
+@pytest.mark.parametrize("fixture", ["transformers_tf_bert_tiny_mlm", "transformers_flax_bert_tiny"])
+def test_v4_tf_and_flax_repos_resolve_with_their_shards(local_hub, fixture):
+    from pathlib import Path
+
+    directory = Path(__file__).resolve().parents[1] / "models" / "bert" / "fixtures" / fixture
+    HfApi().create_repo(f"alice/{fixture}")
+    HfApi().upload_folder(repo_id=f"alice/{fixture}", folder_path=directory)
+    checkpoint = resolve_checkpoint(f"alice/{fixture}")
+    assert checkpoint.kind == ("h5" if "_tf_" in fixture else "msgpack")
+    assert checkpoint.index_path.name.endswith(".index.json") and len(checkpoint.files) == 2
+    assert all(path.is_file() for path in checkpoint.files)  # every shard downloaded
+
+
+def test_push_adds_model_tags_to_an_existing_card(local_hub):
+    from huggingface_hub import ModelCard, hf_hub_download
+
+    from pretrained.models.resnet import ResnetModel
+
+    model = ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1]))
+    model.push_to_hub("alice/tagged", tags=["first"])
+    model.add_model_tags(["vision"])
+    model.push_to_hub("alice/tagged", tags=["first"])
+    card = ModelCard.load(hf_hub_download("alice/tagged", "README.md"))
+    assert card.data.tags == ["first", "pretrained", "vision"] and card.data.library_name == "pretrained"

@@ -9,21 +9,20 @@ import numpy as np
 import pytest
 
 from pretrained.checkpoint import CheckpointReader, HostTensor, find_weights, write_checkpoint
-from pretrained.errors import ConfigError, IncompleteLoadError, ShapeMismatchError
+from pretrained.errors import ConfigError, CorruptCheckpointError, IncompleteLoadError, ShapeMismatchError
 from pretrained.loading import (
     LoadingReport,
-    canonical_architecture,
     drop_mismatched,
     find_mismatched,
     plan_keys,
     resolve_dtype,
-    split_load_kwargs,
 )
+from pretrained.modeling_base import canonical_architecture, parse_load_options
 
 
-def test_split_load_kwargs_pops_common_options():
+def test_parse_load_options_pops_common_options():
     kwargs = {"revision": "v1", "torch_dtype": "float16", "from_pt": True, "strict": True, "hidden_size": 8}
-    options = split_load_kwargs(kwargs)
+    options = parse_load_options(kwargs)
     assert options.hub == {"revision": "v1"} and options.dtype == "float16" and options.strict
     assert kwargs == {"hidden_size": 8}
 
@@ -99,3 +98,46 @@ def test_canonical_architecture():
 
     assert canonical_architecture(TFBertModel) == "BertModel"
     assert canonical_architecture(FlaxResnetModel) == "ResnetModel"
+
+
+# ------------------------------------------------------------------------------------------- v4 loading semantics
+def test_legacy_names_load_into_their_current_keys():
+    plan = plan_keys(["ln.weight", "ln.bias", "conv.parametrizations.weight.original0", "old.weight_v"],
+                     ["ln.gamma", "ln.beta", "conv.weight_g", "old.parametrizations.weight.original1"])
+    assert plan.to_load == {"ln.weight": "ln.gamma", "ln.bias": "ln.beta",
+                            "conv.parametrizations.weight.original0": "conv.weight_g",
+                            "old.weight_v": "old.parametrizations.weight.original1"}
+    assert plan.renamed["ln.gamma"] == "ln.weight" and not plan.missing and not plan.unexpected
+
+
+def test_a_real_gamma_parameter_keeps_its_name():
+    plan = plan_keys(["scale.gamma", "scale.weight"], ["scale.gamma", "scale.weight"])
+    assert plan.to_load == {"scale.gamma": "scale.gamma", "scale.weight": "scale.weight"} and not plan.renamed
+    assert plan_keys(["mygamma.weight"], ["mygamma.weight"]).renamed == {}  # whole components only
+
+
+def test_base_keys_without_prefix_beside_head_keys_are_refused():
+    with pytest.raises(CorruptCheckpointError, match=r"ckpt: the checkpoint is corrupted: its base-model keys have "
+                                                     r"no 'bert\.' prefix, yet it also holds head keys of the model: "
+                                                     r"\['cls\.bias'\]"):
+        plan_keys(["bert.w", "cls.bias"], ["w", "cls.bias"], base_model_prefix="bert", source="ckpt")
+    assert isinstance(CorruptCheckpointError("x"), ValueError)  # v4 raised ValueError
+    assert plan_keys(["bert.w", "cls.bias"], ["w"], base_model_prefix="bert").missing == ["cls.bias"]
+
+
+def test_report_wording_and_levels_follow_v4(caplog):
+    report = LoadingReport(missing_keys=["cls.bias"], unexpected_keys=["extra"], mismatched_keys=[("w", (3,), (4,))])
+    text = report.message(model_class="M", source="ckpt")
+    assert "Some weights of M were not initialized from the model checkpoint at ckpt and are newly initialized: " \
+           "['cls.bias']\nYou should probably TRAIN this model on a down-stream task" in text
+    assert "Some weights of the model checkpoint at ckpt were not used when initializing M: ['extra']\n" \
+           "- This IS expected if" in text and "- This IS NOT expected if" in text
+    assert "the shapes did not match:\n- w: found shape (3,) in the checkpoint and (4,) in the model instantiated" \
+           in text
+    for warn_unexpected, level in ((False, "INFO"), (True, "WARNING")):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="pretrained"):
+            report.finish(model_class="M", source="ckpt", strict=False, warn_unexpected=warn_unexpected)
+        levels = {r.getMessage().split(" were ")[0]: r.levelname for r in caplog.records}
+        assert levels["Some weights of the model checkpoint at ckpt"] == level
+        assert levels["Some weights of M"] == "WARNING"

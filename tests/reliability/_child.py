@@ -5,12 +5,10 @@
     python _child.py load NAME [--go FILE] [--local-files-only]
     python _child.py fsize DIR --limit BYTES --seed 1
 
-Pause points (the child prints `PAUSED <point>` and sleeps until the parent SIGKILLs it):
-  before-first-shard  the first `safetensors.serialize_file` call is about to run (config.json temp written)
-  between-shards      two shards are written and fsynced under temp names, the third is about to start
-  index               half of the index json is written into its temp file
-  commit              the commit has renamed two temp files (config.json, first shard) into their final names
-  cleanup             every file is renamed into place; stale shards of the old save are not deleted yet
+    python _child.py loop DIR --backend core|torch|tf|flax --seed START --log FILE [--in-place]   # _loop.py
+
+Pause points (the child prints `PAUSED <point>` and sleeps until the parent SIGKILLs it): see `PAUSE_POINTS`.
+`--in-place` turns the directory exchange off (the fallback commit).
 With `--go FILE` the child prints `PAUSED ready` once set up, then waits for FILE to exist before it starts.
 Results are printed as one `RESULT <json>` line.
 """
@@ -21,7 +19,6 @@ import argparse
 import hashlib
 import json
 import os
-import pathlib
 import resource
 import signal
 import sys
@@ -34,59 +31,34 @@ def pause(point: str) -> None:
     sys.exit(3)  # never reached: the parent kills us
 
 
+# named pause points -> (crash point of pretrained.checkpoint._commit, which occurrence)
+PAUSE_POINTS = {
+    "before-first-shard": ("before-first-shard", 1),  # config.json staged, no shard written yet
+    "between-shards": ("shard", 2),  # two shards written and fsynced, the third about to start
+    "index": ("index", 1),  # every shard and the index written, nothing switched yet
+    "commit": ("commit", 1),  # under the directory lock, about to switch (exchange or renames)
+    "config": ("config", 1),  # in place only: config.json renamed, the weights not yet switched
+    "cleanup": ("cleanup", 1),  # switched; the replaced files not yet removed
+}
+
+
 def install_pause(point: str | None) -> None:
     if not point:
         return
-    import safetensors
+    from pretrained.checkpoint import _commit
 
-    import pretrained.checkpoint._writer as writer
-
-    if point in ("before-first-shard", "between-shards"):
-        original = safetensors.serialize_file
-        calls = {"n": 0}
-        stop_at = 1 if point == "before-first-shard" else 3
-
-        def serialize_file(*args, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == stop_at:
-                pause(point)
-            return original(*args, **kwargs)
-
-        safetensors.serialize_file = serialize_file  # the writer imports it from the module at call time
-    elif point == "index":
-        original_write_text = pathlib.Path.write_text
-
-        def write_text(self, data, *args, **kwargs):
-            if self.name.startswith(".tmp-") and self.name.endswith(".index.json"):
-                with open(self, "w", encoding="utf-8") as handle:
-                    handle.write(data[: len(data) // 2])
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                pause(point)
-            return original_write_text(self, data, *args, **kwargs)
-
-        pathlib.Path.write_text = write_text
-    elif point == "commit":
-        original_replace = os.replace
-        calls = {"n": 0}
-
-        def replace(src, dst, *args, **kwargs):
-            result = original_replace(src, dst, *args, **kwargs)
-            if os.path.basename(str(src)).startswith(".tmp-"):
-                calls["n"] += 1
-                if calls["n"] == 2:
-                    pause(point)
-            return result
-
-        os.replace = replace
-    elif point == "cleanup":
-
-        def remove_stale(*args, **kwargs):
-            pause(point)
-
-        writer._remove_stale_weights = remove_stale
-    else:
+    if point not in PAUSE_POINTS:
         raise SystemExit(f"unknown pause point {point!r}")
+    target, nth = PAUSE_POINTS[point]
+    calls = {"n": 0}
+
+    def hook(name: str) -> None:
+        if name == target:
+            calls["n"] += 1
+            if calls["n"] == nth:
+                pause(point)
+
+    _commit._crash_hook = hook
 
 
 def digests(model) -> dict[str, str]:
@@ -120,7 +92,7 @@ def result(payload) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["save", "push", "load", "fsize"])
+    parser.add_argument("mode", choices=["save", "push", "load", "fsize", "loop"])
     parser.add_argument("target")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--layers", type=int, default=5)
@@ -131,7 +103,19 @@ def main() -> None:
     parser.add_argument("--local-files-only", action="store_true")
     parser.add_argument("--small", action="store_true", help="vocab 5000, hidden 256: about 4 MB per layer")
     parser.add_argument("--repeat", type=int, default=1, help="save this many times in a row")
+    parser.add_argument("--in-place", action="store_true", help="commit in place (no directory exchange)")
+    parser.add_argument("--backend", default="torch", choices=["core", "torch", "tf", "flax"], help="for loop")
+    parser.add_argument("--log", help="for loop: the BEGIN / DONE log file")
     args = parser.parse_args()
+    if args.in_place:
+        from pretrained.checkpoint import _commit
+
+        _commit.USE_EXCHANGE = False
+    if args.mode == "loop":
+        from _loop import loop
+
+        loop(args.target, args.seed, args.backend, args.log)
+        return
 
     if args.mode == "load":
         from pretrained.models.bert import BertModel

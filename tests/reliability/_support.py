@@ -35,7 +35,22 @@ def file_digests(directory: Path, *, include_hidden: bool = False) -> dict[str, 
 
 
 def temp_files(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".tmp-"))
+    """What unfinished saves left: `.tmp-*` files in `directory` (in-place commits) and staging directories
+    `.tmp-<pid>-<hex>-<name>` beside it (directory exchanges), the latter as `../<name>`."""
+    inside = [p.name for p in directory.iterdir() if p.name.startswith(".tmp-")]
+    beside = [f"../{p.name}" for p in directory.parent.iterdir()
+              if p.name.startswith(".tmp-") and p.name.endswith("-" + directory.name)]
+    return sorted(inside + beside)
+
+
+def temp_bytes(directory: Path) -> int:
+    """Bytes held by `temp_files(directory)`."""
+    total = 0
+    for name in temp_files(directory):
+        path = directory / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        total += sum(p.stat().st_size for p in files)
+    return total
 
 
 def state_digests(model: Any) -> dict[str, str]:

@@ -25,8 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-ORDER = ["test_crash_safety", "test_hostile_files", "test_property", "test_remote_code", "test_hub_faults",
+ORDER = ["test_crash_safety", "test_kill_random", "test_hostile_files", "test_property", "test_remote_code", "test_hub_faults",
          "test_concurrency"]
+GUARANTEE = HERE / "guarantee.md"  # the commit guarantee, stated once, above the tables that test it
 RESULT_MARK = {"passed": "pass", "xfailed": "**known issue** (xfail)", "skipped": "skipped", "failed": "**FAILED**"}
 
 
@@ -100,6 +101,8 @@ def render(records: list[dict], *, summary: str, elapsed: float | None) -> str:
         "",
         "Result: " + ", ".join(f"{n} {RESULT_MARK.get(o, o).replace('**', '')}" for o, n in sorted(counts.items()))
         + ".",
+        "",
+        GUARANTEE.read_text(encoding="utf-8").strip(),
         "",
     ]
     current = None

@@ -2,12 +2,15 @@
 
 A subprocess builds a different BERT model (about 240 MB, 5 shards of at most 50 MB) and saves it with
 `BertModel.save_pretrained` over a directory that already holds the shared reference checkpoint. It stops at a named
-point (it prints `PAUSED <point>` and sleeps, see `_child.py`) and the test SIGKILLs it there.
+point of the save (it prints `PAUSED <point>` and sleeps, see `_child.py`) and the test SIGKILLs it there. The save
+commits by exchanging the directory with a complete new one (`renameat2`); `--in-place` runs the fallback commit
+(renames inside the directory) that systems without the exchange use. `test_kill_random.py` kills at random moments.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import signal
@@ -22,6 +25,7 @@ from _support import (
     file_digests,
     mb,
     state_digests,
+    temp_bytes,
     temp_files,
 )
 
@@ -35,15 +39,11 @@ pytestmark = [pytest.mark.xdist_group("reliability-big"), pytest.mark.slow]
 BEFORE_COMMIT = ["before-first-shard", "between-shards", "index"]
 
 
-def _temp_bytes(directory: Path) -> int:
-    return sum((directory / name).stat().st_size for name in temp_files(directory))
-
-
 @pytest.mark.parametrize("point", BEFORE_COMMIT)
 def test_sigkill_before_commit_keeps_previous_checkpoint(point, big_checkpoint, tmp_path, spawn, observed):
     """SIGKILL a subprocess saving a new 240 MB model over the reference checkpoint at the named point; then compare
     every file under its final name with the reference and load the directory with `BertModel.from_pretrained`
-    (after the `index` kill, also run the next successful save there and look at the killed save's temp files)."""
+    (after the `index` kill, also run the next successful save there and look at the killed save's leftovers)."""
     target = big_checkpoint.copy_to(tmp_path / "checkpoint")
     child = spawn("save", str(target), "--seed", "1", "--shard", BIG_SHARD, "--pause", point)
     assert child.wait_for_pause() == point
@@ -53,54 +53,64 @@ def test_sigkill_before_commit_keeps_previous_checkpoint(point, big_checkpoint, 
     assert file_digests(target) == big_checkpoint.files, "a file of the aborted save is visible under a final name"
     model = BertModel.from_pretrained(target)
     assert state_digests(model) == big_checkpoint.tensors
-    leftover, leftover_bytes = temp_files(target), _temp_bytes(target)
+    leftover_bytes = temp_bytes(target)
     observed(
-        f"killed at {point} with {len(staged)} temp file(s) staged; all {len(big_checkpoint.files)} final files "
+        f"killed at {point} with {len(staged)} staging entr{'y' if len(staged) == 1 else 'ies'} "
+        f"({', '.join(n.split('-')[0] + '-…' for n in staged)}); all {len(big_checkpoint.files)} final files "
         f"byte-identical, the old {len(big_checkpoint.tensors)} tensors load identically; "
-        f"{len(leftover)} `.tmp-*` file(s) ({mb(leftover_bytes)}) left behind, ignored by the loader"
+        f"{mb(leftover_bytes)} of the killed save left beside the directory, ignored by the loader"
     )
     if point != "index":
         return
-    # the next successful save into the same directory: complete, and what becomes of the killed save's temp files
+    # the next successful save into the same directory: complete, and what becomes of the killed save's leftovers
     torch.manual_seed(3)
     model = BertModel(BertConfig(num_hidden_layers=5))
     model.save_pretrained(target, max_shard_size=BIG_SHARD)
     assert state_digests(BertModel.from_pretrained(target)) == state_digests(model)
     remaining = temp_files(target)
-    assert set(remaining) <= set(leftover), "the successful save left temp files of its own"
-    observed(
-        "the next successful save loads exactly and "
-        + ("removed the killed save's temp files" if not remaining else
-           f"left the killed save's {len(remaining)} temp files ({mb(leftover_bytes)}) in place: they accumulate "
-           "with every killed save (nothing owns them after a kill; loaders ignore them)")
-    )
+    assert not remaining, f"left over after the next save: {remaining}"
+    observed(f"the next successful save loads exactly and removed the killed save's {mb(leftover_bytes)} of leftovers")
 
 
-def test_sigkill_during_commit_never_mixes_checkpoints(big_checkpoint, tmp_path, spawn, observed):
-    """SIGKILL the save after its commit renamed the first two temp files (config.json and shard 1, same shard
-    names as the old checkpoint); the directory must then load as exactly the old or the new weights, or fail with
-    a `CheckpointError` naming it, never as a silent mix of old and new shards."""
+SWITCH = [("exchange", "commit", "old"), ("exchange", "cleanup", "new"), ("in place", "commit", "old"),
+          ("in place", "config", "old weights, new config.json"), ("in place", "cleanup", "new")]
+
+
+@pytest.mark.parametrize(("mode", "point", "expected"), SWITCH, ids=[f"{m}-{p}" for m, p, _ in SWITCH])
+def test_sigkill_at_the_switch_leaves_old_or_new(mode, point, expected, big_checkpoint, tmp_path, spawn, observed):
+    """Save a new model with the same shard names as the reference over it and SIGKILL the save just before it
+    switches (`commit`: the lock held, every file written) or just after (`cleanup`: the replaced files not yet
+    removed); in place, also between its `config.json` rename and its weights switch (`config`). The directory
+    must load as exactly the old or the new checkpoint (the torn pair at `config` is the in-place commit's
+    documented window), never a mix and never "no weights"."""
     target = big_checkpoint.copy_to(tmp_path / "checkpoint")
-    child = spawn("save", str(target), "--seed", "1", "--shard", BIG_SHARD, "--pause", "commit")
-    assert child.wait_for_pause() == "commit"
+    config = {**json.loads((target / "config.json").read_text()), "hidden_dropout_prob": 0.25}
+    (target / "config.json").write_text(json.dumps(config))  # so the old and new config.json differ
+    old_config = file_digests(target)["config.json"]
+    flags = ["--in-place"] if mode == "in place" else []
+    child = spawn("save", str(target), "--seed", "1", "--shard", BIG_SHARD, "--pause", point, *flags)
+    assert child.wait_for_pause() == point
     new = child.results[0]["planned"]
     child.kill()
-    try:
-        loaded = checkpoint_tensor_digests(target)
-    except CheckpointError as exc:
-        assert str(target) in str(exc)
-        observed(f"killed mid-commit: loading raises CheckpointError: {str(exc).replace(str(tmp_path), '<tmp>')[:160]}")
-        return
-    old, got = big_checkpoint.tensors, loaded
-    from_old = sum(got[k] == old.get(k) for k in got)
-    from_new = sum(got[k] == new.get(k) for k in got)
-    assert got == old or got == new, f"mixed checkpoint: {from_old} tensors from the old save, {from_new} from the new"
-    observed(f"killed mid-commit: the directory loads as the {'old' if got == old else 'new'} checkpoint, complete")
+    loaded = checkpoint_tensor_digests(target)
+    old = big_checkpoint.tensors
+    from_old, from_new = sum(loaded[k] == old.get(k) for k in loaded), sum(loaded[k] == new.get(k) for k in loaded)
+    assert loaded == old or loaded == new, f"mixed checkpoint: {from_old} tensors from the old save, {from_new} new"
+    got = "old" if loaded == old else "new"
+    config_is_old = file_digests(target)["config.json"] == old_config
+    assert config_is_old == (got == "old") or point == "config", "config.json and the weights are of different saves"
+    if point == "config":
+        assert got == "old" and not config_is_old
+        got = "old weights, new config.json"
+    assert got == expected
+    assert state_digests(BertModel.from_pretrained(target)) == loaded
+    observed(f"killed at {point} ({mode}): the directory loads as the {got} checkpoint"
+             + (", complete" if point != "config" else " (the in-place commit's one-rename window, see above)"))
 
 
 def test_sigkill_after_commit_before_stale_cleanup(big_checkpoint, tmp_path, spawn, observed):
-    """Save the new model with smaller shards (other file names) and SIGKILL it after every file was renamed into
-    place but before the old save's shards were deleted: the new checkpoint must load exactly."""
+    """Save the new model with smaller shards (other file names) and SIGKILL it after the switch but before the
+    replaced files were removed: the new checkpoint must load exactly, and no shard of the old save is visible."""
     target = big_checkpoint.copy_to(tmp_path / "checkpoint")
     child = spawn("save", str(target), "--seed", "1", "--shard", "30MB", "--pause", "cleanup")
     assert child.wait_for_pause() == "cleanup"
@@ -109,10 +119,9 @@ def test_sigkill_after_commit_before_stale_cleanup(big_checkpoint, tmp_path, spa
     model = BertModel.from_pretrained(target)
     assert state_digests(model) == new
     stale = [name for name in big_checkpoint.shards if (target / name).exists()]
-    observed(
-        f"the new checkpoint loads exactly; {len(stale)} shard(s) of the old save remain until the next save "
-        f"({mb(sum((target / n).stat().st_size for n in stale))}, not named by the index)"
-    )
+    assert not stale
+    observed(f"the new checkpoint loads exactly; none of the old save's shards is visible (they are in the replaced "
+             f"directory beside it, {mb(temp_bytes(target))}, removed by the next save)")
 
 
 def test_sigkill_during_push_to_hub_local_save(local_hub, tmp_path, spawn, observed):
@@ -135,7 +144,7 @@ def test_sigkill_during_push_to_hub_local_save(local_hub, tmp_path, spawn, obser
     child.kill()
     assert api.repo_info(repo).sha == first.oid
     assert sorted(api.list_repo_files(repo)) == files_before
-    leaked = [p for p in temp_root.iterdir() if p.name.startswith("pretrained-push-")]
+    leaked = [p for p in temp_root.iterdir() if p.name.startswith(("pretrained-push-", ".tmp-"))]
     leaked_bytes = sum(f.stat().st_size for p in leaked for f in p.rglob("*") if f.is_file())
 
     torch.manual_seed(1)

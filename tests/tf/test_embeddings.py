@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 keras = pytest.importorskip("keras")
 
-from pretrained.tf.embeddings import resized_embedding  # noqa: E402
+from pretrained.tf.embeddings import resize_embedding  # noqa: E402
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def old():
 
 
 def test_grow_keeps_rows_and_name(old):
-    new = resized_embedding(old, 13, mean_resizing=False, initializer_range=0.02)
+    new = resize_embedding(old, 13, mean_resizing=False, initializer_range=0.02)
     values = new.embeddings.numpy()
     assert new.name == "word_embeddings" and new.input_dim == 13 and values.shape == (13, 4)
     np.testing.assert_array_equal(values[:10], old.embeddings.numpy())
@@ -31,13 +31,13 @@ def test_grow_keeps_rows_and_name(old):
 
 
 def test_mean_resizing_and_shrink(old):
-    grown = resized_embedding(old, 12, mean_resizing=True, rng=np.random.default_rng(1)).embeddings.numpy()
+    grown = resize_embedding(old, 12, mean_resizing=True, rng=np.random.default_rng(1)).embeddings.numpy()
     np.testing.assert_allclose(grown[10:], np.broadcast_to(old.embeddings.numpy().mean(0), (2, 4)), atol=1e-3)
-    shrunk = resized_embedding(old, 6, mean_resizing=True).embeddings.numpy()
+    shrunk = resize_embedding(old, 6, mean_resizing=True).embeddings.numpy()
     np.testing.assert_array_equal(shrunk, old.embeddings.numpy()[:6])
 
 
 def test_dtype_policy_is_kept():
     half = keras.layers.Embedding(5, 2, dtype="float16", name="e")
     half.build()
-    assert resized_embedding(half, 7, mean_resizing=False).embeddings.dtype == "float16"
+    assert resize_embedding(half, 7, mean_resizing=False).embeddings.dtype == "float16"

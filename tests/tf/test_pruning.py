@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 keras = pytest.importorskip("keras")
 
-from pretrained.tf.pruning import find_pruneable_heads_and_indices, prune_dense_layer, prune_layer_attribute  # noqa: E402
+from pretrained.tf.pruning import find_pruneable_heads_and_indices, prune_layer_attribute, prune_linear_layer  # noqa: E402
 from pretrained.tf.variables import ContainerLayer, canonical_variables  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def dense(units=6, inputs=4, name="query"):
 def test_prune_output_features():
     layer = dense()
     index = np.array([0, 2, 5])
-    pruned = prune_dense_layer(layer, index, dim=0)
+    pruned = prune_linear_layer(layer, index, dim=0)
     assert pruned.name == "query" and pruned.units == 3 and pruned.activation is layer.activation
     np.testing.assert_array_equal(pruned.kernel.numpy(), layer.kernel.numpy()[:, index])
     np.testing.assert_array_equal(pruned.bias.numpy(), layer.bias.numpy()[index])
@@ -37,11 +37,11 @@ def test_prune_output_features():
 
 def test_prune_input_features_keeps_bias():
     layer = dense()
-    pruned = prune_dense_layer(layer, np.array([1, 3]), dim=1)
+    pruned = prune_linear_layer(layer, np.array([1, 3]), dim=1)
     assert pruned.kernel.shape == (2, 6)
     np.testing.assert_array_equal(pruned.bias.numpy(), layer.bias.numpy())
     with pytest.raises(ValueError, match="dim"):
-        prune_dense_layer(layer, np.array([0]), dim=2)
+        prune_linear_layer(layer, np.array([0]), dim=2)
 
 
 def test_replaced_layer_keeps_its_key():

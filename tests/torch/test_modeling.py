@@ -235,7 +235,7 @@ def test_head_loads_base_and_base_loads_head(tmp_path):
     assert torch.equal(head.toy.dense.weight, base.dense.weight)
     head.save_pretrained(tmp_path / "head")
     back, info = ToyModel.from_pretrained(tmp_path / "head", output_loading_info=True)
-    assert info["missing_keys"] == [] and info["unexpected_keys"] == ["head.bias", "head.weight"]
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == ["head.weight", "head.bias"]
     assert torch.equal(back.dense.weight, base.dense.weight)
 
 
@@ -305,13 +305,19 @@ def test_bin_that_needs_full_pickle_is_refused(tmp_path):
         ToyModel.from_pretrained(tmp_path)
 
 
-def test_dtype_auto_on_mixed_checkpoint_is_refused(tmp_path):
+def test_dtype_auto_follows_the_config_then_refuses_a_mixed_checkpoint(tmp_path):
+    import json
+
     model = saved(tmp_path)
     state = model.state_dict()
     state["dense.weight"] = state["dense.weight"].half()
     from safetensors.torch import save_file
 
     save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    assert ToyModel.from_pretrained(tmp_path, dtype="auto").dense.weight.dtype == torch.float32  # config.json says
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["dtype"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError, match="ambiguous.*float16.*float32"):
         ToyModel.from_pretrained(tmp_path, dtype="auto")
     assert ToyModel.from_pretrained(tmp_path).dense.weight.dtype == torch.float32  # cast on assignment
@@ -358,3 +364,50 @@ def test_base_model_and_embeddings_accessors():
     assert head.get_output_embeddings() is None
     with pytest.raises(NotImplementedError):
         ToyModel(ToyConfig()).prune_heads({0: [0]})
+
+
+# ------------------------------------------------------------------------------------------- extra state
+class Counter(nn.Module):
+    """A module with extra state (PyTorch's get_extra_state / set_extra_state): a plain dict, or a tensor."""
+
+    def __init__(self, as_tensor: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(2))
+        self.as_tensor, self.state = as_tensor, {"steps": 0, "name": "fresh"}
+
+    def get_extra_state(self):
+        return torch.tensor([float(self.state["steps"])]) if self.as_tensor else dict(self.state)
+
+    def set_extra_state(self, state) -> None:
+        self.state = {"steps": int(state[0]), "name": "tensor"} if self.as_tensor else dict(state)
+
+
+class CountingModel(PreTrainedModel):
+    config_class = ToyConfig
+
+    def __init__(self, config: ToyConfig, as_tensor: bool = False) -> None:
+        super().__init__(config)
+        self.counter = Counter(as_tensor)
+        self.post_init()
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_extra_state_round_trips(tmp_path, as_tensor):
+    model = CountingModel(ToyConfig(), as_tensor=as_tensor)
+    model.counter.state = {"steps": 7, "name": "trained"}
+    model.save_pretrained(tmp_path)
+    loaded, info = CountingModel.from_pretrained(tmp_path, as_tensor=as_tensor, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    assert loaded.counter.state == ({"steps": 7, "name": "tensor"} if as_tensor else {"steps": 7, "name": "trained"})
+    fresh = CountingModel(ToyConfig(), as_tensor=as_tensor)
+    fresh.load_canonical_state(model.canonical_state_dict(), strict=True)
+    assert fresh.counter.state["steps"] == 7
+
+
+def test_extra_state_that_is_not_json_is_refused_by_key(tmp_path):
+    model = CountingModel(ToyConfig())
+    model.counter.state = {"steps": object()}
+    with pytest.raises(ValueError, match=r"cannot save 'counter\._extra_state': get_extra_state\(\) returned a dict, "
+                                         r"which is neither a tensor nor JSON-serialisable"):
+        model.save_pretrained(tmp_path)
+    assert not (tmp_path / "model.safetensors").exists()

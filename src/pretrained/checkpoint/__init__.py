@@ -26,7 +26,16 @@ from ._files import (
     find_weights as find_weights,
 )
 from ._files import (
+    is_index_name as is_index_name,
+)
+from ._files import (
+    kind_of as kind_of,
+)
+from ._files import (
     load_index as load_index,
+)
+from ._files import (
+    missing_weights_hint as missing_weights_hint,
 )
 from ._files import (
     sha256_file as sha256_file,
@@ -86,6 +95,9 @@ from ._format import (
     add_variant as add_variant,
 )
 from ._format import (
+    natural_key as natural_key,
+)
+from ._format import (
     parse_size as parse_size,
 )
 from ._format import (
@@ -94,15 +106,31 @@ from ._format import (
 from ._format import (
     shard_file_name as shard_file_name,
 )
+from ._h5 import H5Reader as H5Reader
+from ._h5 import tf_weight_name_to_key as tf_weight_name_to_key
+from ._legacy import MsgpackReader as MsgpackReader
 from ._memory import MemoryReader as MemoryReader
 from ._memory import dtype_name_of as dtype_name_of
 from ._memory import to_numpy as to_numpy
+from ._open import open_checkpoint as open_checkpoint
 from ._reader import CheckpointReader as CheckpointReader
-from ._writer import (
-    HostTensor as HostTensor,
-)
+from ._reader import TensorReader as TensorReader
+from ._serialize import write_safetensors as write_safetensors
+from ._slices import byte_runs as byte_runs
+from ._slices import full_index as full_index
+from ._slices import read_slice as read_slice
+from ._stream import ALIGN as ALIGN
+from ._stream import StreamedTensor as StreamedTensor
+from ._stream import TensorStream as TensorStream
+from ._stream import aligned_empty as aligned_empty
+from ._stream import file_order as file_order
+from ._tensors import HostTensor as HostTensor
+from ._tensors import LazyTensor as LazyTensor
 from ._writer import (
     plan_shards as plan_shards,
+)
+from ._writer import (
+    remove_stale_weights as remove_stale_weights,
 )
 from ._writer import (
     write_checkpoint as write_checkpoint,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from typing import Any
 from ..errors import CheckpointError, IntegrityError
 from ..utils import logging
 from ._format import (
+    FLAX_WEIGHTS_INDEX_NAME,
     FLAX_WEIGHTS_NAME,
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
+    TF2_WEIGHTS_INDEX_NAME,
     TF2_WEIGHTS_NAME,
     WEIGHTS_INDEX_NAME,
     WEIGHTS_NAME,
@@ -29,7 +32,7 @@ class CheckpointFiles:
     """A checkpoint on local disk: its weight files in order, and the index that maps keys to them."""
 
     files: list[Path]
-    kind: str = "safetensors"  # or "bin"
+    kind: str = "safetensors"  # or "bin", "h5" (v4 TensorFlow), "msgpack" (v4 Flax); "memory" for a MemoryReader
     index_path: Path | None = None
     weight_map: dict[str, str] | None = None
     index_metadata: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +74,7 @@ def load_index(index_path: str | os.PathLike) -> CheckpointFiles:
     for shard in files:
         if not shard.is_file():
             raise CheckpointError(f"{index_path}: shard {shard.name!r} named in the index is missing from {directory}")
-    kind = "bin" if index_path.name.startswith("pytorch_model") else "safetensors"
+    kind = kind_of(index_path.name)
     sha = metadata.get("sha256") or {}
     return CheckpointFiles(
         files=files,
@@ -96,54 +99,90 @@ def _reject_duplicate_keys(source: Path):
 
 
 def weight_candidates(variant: str | None = None, *, use_safetensors: bool | None = None) -> list[str]:
-    """File names to look for, in priority order (safetensors, its index, then legacy `.bin` and its index)."""
-    safe = [add_variant(SAFE_WEIGHTS_NAME, variant), add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)]
-    legacy = [add_variant(WEIGHTS_NAME, variant), add_variant(WEIGHTS_INDEX_NAME, variant)]
-    if use_safetensors is True:
-        return safe
-    if use_safetensors is False:
-        return legacy
-    return safe + legacy
+    """File names to look for, in priority order: the canonical safetensors and its index, then transformers v4's
+    legacy files, `pytorch_model.bin`, `tf_model.h5` and `flax_model.msgpack`, each followed by its index
+    (`use_safetensors=True`: safetensors only; `False`: the legacy files only).
+
+    >>> weight_candidates(use_safetensors=False)[::2]
+    ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack']
+    """
+    safe = [SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME]
+    legacy = [WEIGHTS_NAME, WEIGHTS_INDEX_NAME, TF2_WEIGHTS_NAME, TF2_WEIGHTS_INDEX_NAME, FLAX_WEIGHTS_NAME,
+              FLAX_WEIGHTS_INDEX_NAME]
+    names = safe if use_safetensors is True else legacy if use_safetensors is False else safe + legacy
+    return [add_variant(name, variant) for name in names]
+
+
+def kind_of(name: str) -> str:
+    """The format of a weights or index file, by its name: `"safetensors"`, `"h5"`, `"msgpack"`, else `"bin"`.
+
+    >>> kind_of("tf_model.h5.index.json"), kind_of("model-00001-of-00002.safetensors"), kind_of("weights.pt")
+    ('h5', 'safetensors', 'bin')
+    """
+    suffix = Path(_INDEX_RE.sub("", name)).suffix
+    return {".safetensors": "safetensors", ".h5": "h5", ".msgpack": "msgpack"}.get(suffix, "bin")
+
+
+def is_index_name(name: str) -> bool:
+    """True for index file names, with or without a variant (`model.safetensors.index.json`,
+    `model.safetensors.index.fp16.json`, `pytorch_model.bin.index.json`).
+
+    >>> is_index_name("model.safetensors.index.v2.json"), is_index_name("model.v2.safetensors")
+    (True, False)
+    """
+    return _INDEX_RE.search(name) is not None
+
+
+_INDEX_RE = re.compile(r"\.index(\.[^.]+)?\.json$")
 
 
 def checkpoint_from_file(path: str | os.PathLike) -> CheckpointFiles:
     """Describe the checkpoint rooted at one local file: a weights file or an index."""
     path = Path(path)
-    if path.name.endswith(".index.json"):
+    if is_index_name(path.name):
         return load_index(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file does not exist")
-    kind = "safetensors" if path.suffix == ".safetensors" else "bin"
-    return CheckpointFiles(files=[path], kind=kind)
+    return CheckpointFiles(files=[path], kind=kind_of(path.name))
 
 
-def find_weights(directory: str | os.PathLike, *, variant: str | None = None) -> CheckpointFiles:
-    """Find the weights in a local checkpoint directory (safetensors first, legacy `.bin` second)."""
+def find_weights(
+    directory: str | os.PathLike, *, variant: str | None = None, use_safetensors: bool | None = None
+) -> CheckpointFiles:
+    """Find the weights in a local checkpoint directory: safetensors first, then transformers v4's `.bin`,
+    `tf_model.h5` and `flax_model.msgpack` (each single or sharded), in the order of `weight_candidates`."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: not a directory")
-    for name in weight_candidates(variant):
+    candidates = weight_candidates(variant, use_safetensors=use_safetensors)
+    for name in candidates:
         if (directory / name).is_file():
             return checkpoint_from_file(directory / name)
     present = sorted(p.name for p in directory.iterdir())
-    hint = ""
-    if TF2_WEIGHTS_NAME in present:
-        hint = (
-            f" It holds a legacy Keras 2 file {TF2_WEIGHTS_NAME}, which cannot be read portably (its variable names "
-            "depend on the Keras 2 layer naming of the transformers v4 class that wrote it). Convert it once with "
-            "transformers v4: `AutoModel.from_pretrained(dir, from_tf=True).save_pretrained(out, "
-            "safe_serialization=True)` (its PyTorch class writes canonical safetensors), then load `out` here "
-            "(`pretrained convert out DST` reshards or checks it)."
-        )
-    elif FLAX_WEIGHTS_NAME in present:
-        hint = (
-            f" It holds a legacy {FLAX_WEIGHTS_NAME}: convert it with `pretrained convert {directory} OUT` "
-            "(or read it with `pretrained.legacy.read_flax_msgpack`)."
-        )
     raise CheckpointError(
-        f"{directory}: no weights found (looked for {', '.join(weight_candidates(variant))}; "
-        f"the directory holds {present or 'nothing'}).{hint}"
+        f"{directory}: no weights found (looked for {', '.join(candidates)}; "
+        f"the directory holds {present or 'nothing'}).{missing_weights_hint(present, variant, use_safetensors)}"
     )
+
+
+def missing_weights_hint(present: list[str], variant: str | None, use_safetensors: bool | None) -> str:
+    """Why no weight file matched, given the file names that are there: another format or another variant."""
+    other_format = [n for n in weight_candidates(variant, use_safetensors=None) if n in present]
+    if other_format and use_safetensors is not None:
+        return (f" It holds {other_format[0]}, which use_safetensors={use_safetensors} excludes: pass "
+                f"use_safetensors={not use_safetensors} or None.")
+    variants = sorted({m.group("variant") for n in present if (m := _VARIANT_RE.match(n)) and m.group("variant")})
+    if variant is not None and any(n in present for n in weight_candidates(None, use_safetensors=use_safetensors)):
+        return " There are weights without a variant: use variant=None to load them."
+    if variant is None and variants:
+        return f" It holds weights for the variant(s) {variants}: pass variant=... to load one."
+    return ""
+
+
+_VARIANT_RE = re.compile(
+    r"^(model|pytorch_model|tf_model|flax_model)(\.(?P<variant>[^.\-]+))?(-\d{5}-of-\d{5}(\.[0-9a-f]{8})?)?"
+    r"\.(safetensors|bin|h5|msgpack)(\.index(\.[^.]+)?\.json)?$"
+)
 
 
 # ----------------------------------------------------------------------------------------------- reading

@@ -50,11 +50,31 @@ DTYPES: dict[str, tuple[str, int]] = {
 DTYPE_CODES = {name: code for code, (name, _) in DTYPES.items()}
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "float8_e5m2", "float8_e4m3fn"})
 
-_SHARD_RE = re.compile(r"^(?P<stem>.+)-\d{5}-of-\d{5}\.(?P<ext>safetensors|bin)$")
+# a shard: `model-00001-of-00003.safetensors`, or with a token (`model-00001-of-00003.0a1b2c3d.safetensors`) where a
+# save that could not replace the directory atomically had to avoid the names of the shards it replaces
+_SHARD_RE = re.compile(r"^(?P<stem>.+)-\d{5}-of-\d{5}(?:\.[0-9a-f]{8})?\.(?P<ext>safetensors|bin)$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B|[KMGT]?b)?\s*$", re.IGNORECASE)
 
 
 # ----------------------------------------------------------------------------------------------- names and sizes
+def natural_key(key: str) -> tuple:
+    """Sort key of the canonical order in which every backend writes and reports tensors: by module path with
+    numbers compared as numbers (`layer.2` before `layer.10`), then by leaf in PyTorch's registration order
+    (`weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, then any other name).
+
+    >>> sorted(["layer.10.weight", "layer.2.bias", "layer.2.weight", "emb.weight"], key=natural_key)
+    ['emb.weight', 'layer.2.weight', 'layer.2.bias', 'layer.10.weight']
+    """
+    module, _, leaf = key.rpartition(".")
+    path = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _NUMBER_RE.split(module) if part)
+    return (path, _LEAF_ORDER.get(leaf, len(_LEAF_ORDER)), leaf)
+
+
+_NUMBER_RE = re.compile(r"(\d+)")
+_LEAF_ORDER = {leaf: rank for rank, leaf in enumerate(("weight", "bias", "running_mean", "running_var",
+                                                        "num_batches_tracked"))}
+
+
 def add_variant(name: str, variant: str | None) -> str:
     """Insert `variant` before the last extension: `model.safetensors` + `fp16` -> `model.fp16.safetensors`."""
     if not variant:
@@ -105,6 +125,19 @@ class TensorInfo:
     file: Path
     nbytes: int
     offset: int | None = None  # where the bytes start in `file` (None: not a plain file region, e.g. in memory)
+
+
+def numpy_dtype(name: str) -> Any:
+    """The NumPy dtype (or its `ml_dtypes` extension) of a safetensors dtype name.
+
+    >>> numpy_dtype("float32"), numpy_dtype("bfloat16").__name__
+    ('float32', 'bfloat16')
+    """
+    if name in ("bfloat16", "float8_e4m3fn", "float8_e5m2"):
+        import ml_dtypes
+
+        return getattr(ml_dtypes, name)
+    return name
 
 
 def read_safetensors_header(path: str | os.PathLike) -> tuple[dict[str, TensorInfo], dict[str, str]]:

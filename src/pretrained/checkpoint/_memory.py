@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import CheckpointError
 from ._files import CheckpointFiles
 from ._format import DTYPES, TensorInfo
-from ._writer import HostTensor
+from ._tensors import HostTensor
 
 _ITEMSIZE = dict(DTYPES.values())  # dtype name -> bytes per element
 

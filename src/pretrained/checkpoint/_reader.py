@@ -17,11 +17,80 @@ from ._lock import directory_lock
 
 logger = logging.get_logger(__name__)
 
-class CheckpointReader:
+_ML_DTYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})  # NumPy knows them through ml_dtypes
+
+
+class TensorReader:
+    """What every file reader shares: the queries over `_infos` (one `TensorInfo` per canonical key, filled when the
+    reader opens) and the one-at-a-time iteration. A subclass fills `checkpoint` and `_infos` and implements
+    `get(key)` and `close()`."""
+
+    checkpoint: CheckpointFiles
+    _infos: dict[str, TensorInfo]
+
+    # -- queries
+    def keys(self) -> list[str]:
+        return list(self._infos)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._infos
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def info(self, key: str) -> TensorInfo:
+        try:
+            return self._infos[key]
+        except KeyError:
+            raise KeyError(f"{key!r} is not in the checkpoint {self.checkpoint.files[0].parent}") from None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The safetensors `__metadata__` of the first shard (e.g. `{"format": "pt"}`); empty for other formats."""
+        return {}
+
+    def dtypes(self) -> dict[str, int]:
+        """Bytes stored per dtype name."""
+        totals: dict[str, int] = {}
+        for info in self._infos.values():
+            totals[info.dtype] = totals.get(info.dtype, 0) + info.nbytes
+        return totals
+
+    def total_bytes(self) -> int:
+        return sum(info.nbytes for info in self._infos.values())
+
+    # -- reads
+    def get(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def iter_tensors(self, keys: Iterable[str] | None = None, *, desc: str | None = None) -> Iterator[tuple[str, Any]]:
+        """Yield `(key, tensor)` one at a time, shard by shard, in file order."""
+        wanted = list(self._infos) if keys is None else [k for k in keys if k in self._infos]
+        wanted.sort(key=lambda k: (self.checkpoint.files.index(self._infos[k].file), k))
+        bar = progress.bar(total=len(wanted), desc=desc or "Loading weights", unit="tensor",
+                           enabled=self.total_bytes() > progress.MIN_BYTES_FOR_BAR)
+        with bar:
+            for key in wanted:
+                yield key, self.get(key)
+                bar.update(1)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> TensorReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CheckpointReader(TensorReader):
     """Streams the tensors of a checkpoint one at a time, as NumPy arrays (or torch tensors with `framework="pt"`).
 
     The header of each shard is read (and validated) up front, so `keys()`, `info(key)` and `dtypes()` cost no data
     reads. `get(key)` reads a single tensor. Legacy `.bin` files are read with `torch.load(weights_only=True)`.
+    ([`open_checkpoint`][pretrained.checkpoint.open_checkpoint] opens the reader of any format, `tf_model.h5` and
+    `flax_model.msgpack` included.)
 
     Example:
         >>> from pretrained.checkpoint import CheckpointReader, find_weights
@@ -39,6 +108,10 @@ class CheckpointReader:
         self._handles: dict[Path, Any] = {}
         self._fds: dict[Path, int] = {}  # raw descriptors for read_into, opened with the handles
         self._bin_cache: dict[Path, dict[str, Any]] = {}
+        self.bytes_read = 0  # tensor bytes read from the files so far (whole tensors and slices)
+        if checkpoint.kind not in ("safetensors", "bin"):
+            raise CheckpointError(f"{checkpoint.files[0]}: a {checkpoint.kind} checkpoint; open it with "
+                                  "pretrained.checkpoint.open_checkpoint")
         if checkpoint.kind == "safetensors":
             # a concurrent save commits under an exclusive lock: under the shared one, the index, the headers and
             # the open shard handles all belong to one save (open handles keep their files after a rename)
@@ -82,7 +155,7 @@ class CheckpointReader:
                     )
 
     def _read_bin_headers(self) -> None:
-        from ..legacy import load_bin_file  # torch is needed only for legacy files
+        from ._legacy import load_bin_file  # torch is needed only for legacy files
 
         for path in self.checkpoint.files:
             tensors = load_bin_file(path)
@@ -93,36 +166,10 @@ class CheckpointReader:
                     key, dtype, tuple(tensor.shape), path, tensor.numel() * tensor.element_size()
                 )
 
-    # -- queries
-    def keys(self) -> list[str]:
-        return list(self._infos)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._infos
-
-    def __len__(self) -> int:
-        return len(self._infos)
-
-    def info(self, key: str) -> TensorInfo:
-        try:
-            return self._infos[key]
-        except KeyError:
-            raise KeyError(f"{key!r} is not in the checkpoint {self.checkpoint.files[0].parent}") from None
-
     @property
     def metadata(self) -> dict[str, str]:
         """The safetensors `__metadata__` of the first shard (e.g. `{"format": "pt"}`)."""
         return dict(self._metadata)
-
-    def dtypes(self) -> dict[str, int]:
-        """Bytes stored per dtype name."""
-        totals: dict[str, int] = {}
-        for info in self._infos.values():
-            totals[info.dtype] = totals.get(info.dtype, 0) + info.nbytes
-        return totals
-
-    def total_bytes(self) -> int:
-        return sum(info.nbytes for info in self._infos.values())
 
     # -- reads
     def get(self, key: str) -> Any:
@@ -131,7 +178,14 @@ class CheckpointReader:
         if self.checkpoint.kind == "bin":
             tensor = self._bin_cache[info.file][key]
             return tensor if self.framework == "pt" else _torch_to_numpy(tensor)
+        if self.framework != "pt" and info.dtype in _ML_DTYPES:  # NumPy knows them only through ml_dtypes
+            buffer = np.empty(info.nbytes, np.uint8)
+            if self.read_into(key, buffer):
+                import ml_dtypes
+
+                return buffer.view(getattr(ml_dtypes, info.dtype)).reshape(info.shape)
         handle = self._handle(info.file)
+        self.bytes_read += info.nbytes
         try:
             return handle.get_tensor(key)
         except Exception as exc:  # safetensors raises its own error type for corrupt data
@@ -151,24 +205,38 @@ class CheckpointReader:
         view = memoryview(buffer).cast("B")
         if view.nbytes != info.nbytes:
             raise ValueError(f"read_into({key!r}): the buffer holds {view.nbytes} bytes, the tensor {info.nbytes}")
-        done = 0
-        while done < info.nbytes:
-            count = os.preadv(fd, [view[done:]], info.offset + done)
-            if count <= 0:
-                raise CheckpointError(f"{info.file}: cannot read tensor {key!r}: the file ends early (truncated?)")
-            done += count
+        self._pread(fd, key, view, info.offset)
         return True
 
-    def iter_tensors(self, keys: Iterable[str] | None = None, *, desc: str | None = None) -> Iterator[tuple[str, Any]]:
-        """Yield `(key, tensor)` one at a time, shard by shard, in file order."""
-        wanted = list(self._infos) if keys is None else [k for k in keys if k in self._infos]
-        wanted.sort(key=lambda k: (self.checkpoint.files.index(self._infos[k].file), k))
-        bar = progress.bar(total=len(wanted), desc=desc or "Loading weights", unit="tensor",
-                           enabled=self.total_bytes() > progress.MIN_BYTES_FOR_BAR)
-        with bar:
-            for key in wanted:
-                yield key, self.get(key)
-                bar.update(1)
+    def read_runs(self, key: str, runs: Iterable[tuple[int, int]], buffer: Any) -> bool:
+        """Copy the byte runs `(offset within the tensor, nbytes)` of tensor `key` one after another into `buffer`
+        (C-contiguous, exactly their total size): a rank's slice of a sharded load, without the rest of the tensor.
+        Returns False (nothing read) where the tensor is not a plain region of a safetensors file."""
+        info = self.info(key)
+        fd = self._fds.get(info.file)
+        if fd is None or info.offset is None:
+            return False
+        view = memoryview(buffer).cast("B")
+        runs = list(runs)
+        if sum(nbytes for _, nbytes in runs) != view.nbytes:
+            raise ValueError(f"read_runs({key!r}): the buffer holds {view.nbytes} bytes, the runs more or less")
+        position = 0
+        for offset, nbytes in runs:
+            if offset < 0 or offset + nbytes > info.nbytes:
+                raise ValueError(f"read_runs({key!r}): run {offset}+{nbytes} is outside its {info.nbytes} bytes")
+            self._pread(fd, key, view[position : position + nbytes], info.offset + offset)
+            position += nbytes
+        return True
+
+    def _pread(self, fd: int, key: str, view: memoryview, offset: int) -> None:
+        done = 0
+        while done < view.nbytes:
+            count = os.preadv(fd, [view[done:]], offset + done)
+            if count <= 0:
+                raise CheckpointError(f"{self._infos[key].file}: cannot read tensor {key!r}: the file ends early "
+                                      "(truncated?)")
+            done += count
+        self.bytes_read += done
 
     def _handle(self, path: Path) -> Any:
         handle = self._handles.get(path)
@@ -189,12 +257,6 @@ class CheckpointReader:
             os.close(fd)
         self._fds.clear()
         self._bin_cache.clear()
-
-    def __enter__(self) -> CheckpointReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _torch_to_numpy(tensor: Any) -> np.ndarray:

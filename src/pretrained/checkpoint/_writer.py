@@ -1,54 +1,48 @@
-"""Atomic checkpoint writes: temp files, fsync, rename, stale-shard cleanup."""
+"""Checkpoint writes: shard plans, one streamed pass per shard, and one atomic commit of the whole save.
+
+`write_checkpoint` takes `{key: HostTensor | LazyTensor}`: tensors in memory, or tensors that are read (and
+transposed to canonical layout, in bounded bands) only when the writer reaches them. Headers, the shard plan and
+the index come from dtypes and shapes alone; each shard is written in one pass with its sha256 computed on the
+way; [`Staging`][pretrained.checkpoint._commit.Staging] makes config and weights visible together in one step.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import CheckpointError
 from ..utils import logging, progress
+from ._commit import Staging, Weights, crash_point, remove_stale_weights
 from ._files import sha256_file
 from ._format import (
-    _SHARD_RE,
     DEFAULT_MAX_SHARD_SIZE,
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
+    WEIGHTS_INDEX_NAME,
+    WEIGHTS_NAME,
     add_variant,
+    natural_key,
     parse_size,
     shard_file_name,
 )
-from ._lock import directory_lock, remove_temp_files, temp_name
+from ._lock import temp_name
+from ._serialize import check_tensors, write_safetensors
+from ._tensors import HostTensor, LazyTensor
+
+__all__ = ["HostTensor", "LazyTensor", "plan_shards", "remove_stale_weights", "write_checkpoint", "write_json_atomic"]
 
 logger = logging.get_logger(__name__)
 
-# ----------------------------------------------------------------------------------------------- writing
-@dataclass(frozen=True)
-class HostTensor:
-    """A tensor in host memory as the writer needs it: dtype name, shape and a raw buffer kept alive by `owner`."""
-
-    dtype: str
-    shape: tuple[int, ...]
-    data_ptr: int
-    nbytes: int
-    owner: Any = field(repr=False, default=None)
-
-    @classmethod
-    def from_numpy(cls, array: np.ndarray) -> HostTensor:
-        array = np.require(array, requirements="C")
-        if array.dtype.byteorder == ">":
-            array = array.astype(array.dtype.newbyteorder("<"))
-        return cls(array.dtype.name, tuple(array.shape), array.ctypes.data, array.nbytes, array)
+Tensor = HostTensor | LazyTensor
 
 
 def plan_shards(sizes: Mapping[str, int], max_shard_size: int | str) -> list[list[str]]:
-    """Greedy, in key order: a shard closes when the next tensor would exceed the limit; an oversized tensor gets
-    a shard of its own.
+    """Greedy, in natural key order (so every backend shards a model alike, whatever order it lists its variables
+    in): a shard closes when the next tensor would exceed the limit; an oversized tensor gets a shard of its own.
 
     >>> plan_shards({"a": 6, "b": 6, "c": 3}, 10)
     [['a'], ['b', 'c']]
@@ -56,7 +50,8 @@ def plan_shards(sizes: Mapping[str, int], max_shard_size: int | str) -> list[lis
     limit = parse_size(max_shard_size)
     shards: list[list[str]] = [[]]
     current = 0
-    for key, size in sizes.items():
+    for key in sorted(sizes, key=natural_key):
+        size = sizes[key]
         if shards[-1] and current + size > limit:
             shards.append([])
             current = 0
@@ -65,21 +60,21 @@ def plan_shards(sizes: Mapping[str, int], max_shard_size: int | str) -> list[lis
     return shards if shards[0] else []
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
-    """Write JSON (sorted keys, indent 2) to a temporary sibling, fsync it, then rename it over `path`."""
+    """Write JSON (sorted keys, indent 2) to a temporary sibling, fsync it, then rename it over `path`.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.json")
+    >>> write_json_atomic(path, {"b": 1, "a": 2}); open(path).read()
+    '{\\n  "a": 2,\\n  "b": 1\\n}\\n'
+    """
     path = Path(path)
     tmp = temp_name(path.parent, path.name)
     try:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _fsync(tmp)
+        with open(tmp, "xb") as handle:
+            handle.write((json.dumps(payload, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -88,126 +83,136 @@ def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
 
 def write_checkpoint(
     directory: str | os.PathLike,
-    tensors: Mapping[str, HostTensor],
+    tensors: Mapping[str, Tensor],
     *,
     max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
     metadata: Mapping[str, str] | None = None,
     variant: str | None = None,
     extra_files: Mapping[str, bytes] | None = None,
     record_sha256: bool = True,
+    serialize: Callable[[Mapping[str, HostTensor], Path], None] | None = None,
 ) -> list[Path]:
-    """Write `tensors` as a safetensors checkpoint into `directory`, atomically.
+    """Write `tensors` (`HostTensor`s, or `LazyTensor`s read only when written) as a safetensors checkpoint into
+    `directory`, streamed and committed atomically; returns the final paths.
 
-    Every file is first written under a hidden temporary name in `directory` and fsynced; only when all of them
-    are complete are they renamed into place (index last), and shards of an earlier save that the new one does
-    not use are deleted after that. A crash at any point before the renames leaves the previous checkpoint
-    untouched. `extra_files` (e.g. `config.json`) join the same commit. Returns the final paths.
+    Shards of at most `max_shard_size` are planned in natural key order and named as transformers names them
+    (`model-00001-of-00002.safetensors`, `variant` inserted); a sharded save writes `model.safetensors.index.json`
+    with each shard's sha256 (`record_sha256`). `extra_files` (e.g. `config.json`) join the same commit: a crash
+    at any moment leaves exactly the old or exactly the new checkpoint (docs/reliability.md). Weight files of an
+    earlier save of the same variant that the new one does not use are removed. `serialize(shard_tensors, path)`
+    writes each shard in another format instead (legacy `pytorch_model.bin`, see
+    [`write_bin_shard`][pretrained.checkpoint._legacy.write_bin_shard]; not streamed: a shard is materialised).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> from pretrained.checkpoint import HostTensor, LazyTensor
+        >>> d = tempfile.mkdtemp()
+        >>> kernel = np.ones((3, 2), np.float32)  # e.g. a Keras kernel (in, out)
+        >>> paths = write_checkpoint(d, {"fc.weight": LazyTensor("float32", (2, 3), read=lambda: kernel.T),
+        ...                              "fc.bias": HostTensor.from_numpy(np.zeros(2, np.float32))},
+        ...                          extra_files={"config.json": b"{}"})
+        >>> sorted(os.listdir(d))
+        ['config.json', 'model.safetensors']
     """
-    from safetensors import SafetensorError, TensorSpec, serialize_file
-
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    remove_temp_files(directory, only_dead=True)
     metadata = dict(metadata or {"format": "pt"})
+    legacy = serialize is not None
+    check_tensors(directory / (WEIGHTS_NAME if legacy else SAFE_WEIGHTS_NAME), tensors)
     sizes = {key: tensor.nbytes for key, tensor in tensors.items()}
     shards = plan_shards(sizes, max_shard_size) or [[]]
+    weights_name, index_name = (WEIGHTS_NAME, WEIGHTS_INDEX_NAME) if legacy else (SAFE_WEIGHTS_NAME,
+                                                                                SAFE_WEIGHTS_INDEX_NAME)
     names = (
-        [add_variant(SAFE_WEIGHTS_NAME, variant)]
+        [add_variant(weights_name, variant)]
         if len(shards) == 1
-        else [shard_file_name(i + 1, len(shards), variant=variant) for i in range(len(shards))]
+        else [shard_file_name(i + 1, len(shards), base=weights_name, variant=variant) for i in range(len(shards))]
     )
-    staged: list[tuple[Path, str]] = []
+    digest = record_sha256 and len(shards) > 1
+    total = sum(sizes.values())
     try:
-        for name, payload in (extra_files or {}).items():
-            tmp = temp_name(directory, name)
-            tmp.write_bytes(payload)
-            _fsync(tmp)
-            staged.append((tmp, name))
-        digests: dict[str, str] = {}
-        bar = progress.bar(
-            total=len(shards), desc="Saving shards", unit="shard",
-            enabled=len(shards) > 1 and sum(sizes.values()) > progress.MIN_BYTES_FOR_BAR,
-        )
-        with bar:
-            for name, keys in zip(names, shards):
-                tmp = temp_name(directory, name)
-                specs = {
-                    key: TensorSpec(
-                        dtype=tensors[key].dtype,
-                        shape=list(tensors[key].shape),
-                        data_ptr=tensors[key].data_ptr,
-                        data_len=tensors[key].nbytes,
-                    )
-                    for key in keys
-                }
-                try:
-                    serialize_file(specs, str(tmp), metadata=metadata)
-                except (OSError, SafetensorError) as exc:  # safetensors reports ENOSPC / EFBIG as SafetensorError
-                    tmp.unlink(missing_ok=True)
-                    raise CheckpointError(
-                        f"{directory / name}: could not write shard ({exc}); the previous checkpoint is intact"
-                    ) from exc
-                _fsync(tmp)
-                if record_sha256 and len(shards) > 1:
-                    digests[name] = sha256_file(tmp)
-                staged.append((tmp, name))
-                bar.update(1)
-        if len(shards) > 1:
-            index = {
-                "metadata": {"total_size": sum(sizes.values()), **({"sha256": digests} if digests else {})},
-                "weight_map": {key: name for name, keys in zip(names, shards) for key in keys},
-            }
-            index_name = add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
-            tmp = temp_name(directory, index_name)
-            tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            _fsync(tmp)
-            staged.append((tmp, index_name))
-        with directory_lock(directory):
+        with Staging(directory) as staging:
+            for name, payload in (extra_files or {}).items():
+                _write_file(staging.new_file(name), payload, label=directory / name)
+            digests: dict[str, str] = {}
+            files: list[tuple[Path, str]] = []
+            bar = progress.bar(total=max(1, round(total / 1e6)), desc="Saving weights", unit="MB",
+                               enabled=total > progress.MIN_BYTES_FOR_BAR)
+            with bar:
+                done = [0.0]
+                advance = _advance(bar, done)
+                crash_point("before-first-shard")
+                for number, (name, keys) in enumerate(zip(names, shards)):
+                    path = staging.new_file(name)
+                    shard = {key: tensors[key] for key in keys}
+                    try:
+                        if legacy:
+                            serialize({key: tensor.materialize() for key, tensor in shard.items()}, path)
+                            _fsync_file(path)
+                            advance(sum(sizes[key] for key in keys))
+                            sha = sha256_file(path) if digest else None
+                        else:
+                            sha = write_safetensors(path, shard, metadata=metadata, digest=digest, progress=advance,
+                                                    label=directory / name)
+                    except (OSError, ValueError) as exc:
+                        reason = exc.__cause__ if isinstance(exc, CheckpointError) and exc.__cause__ else exc
+                        raise CheckpointError(f"{directory / name}: could not write shard ({reason}); the previous "
+                                              "checkpoint is intact") from exc
+                    if sha is not None:
+                        digests[name] = sha
+                    files.append((path, name))
+                    if number + 1 < len(names):
+                        crash_point("shard")
+            index = None
             if len(shards) > 1:
-                _retire_entry_points(directory, {name for _, name in staged}, variant)
-            for tmp, name in staged:
-                os.replace(tmp, directory / name)
-            _remove_stale_weights(directory, keep={name for _, name in staged}, variant=variant)
-            _fsync(directory)  # make the renames durable
-    except OSError as exc:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        remove_temp_files(directory, only_dead=False)
-        if isinstance(exc, CheckpointError):
-            raise
-        raise CheckpointError(f"{directory}: saving the checkpoint failed ({exc}); the previous checkpoint is intact") from exc
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+                index = (add_variant(index_name, variant), _index_builder(shards, names, digests, total))
+            return staging.commit(Weights(files=files, index=index, variant=variant))
+    except CheckpointError:
         raise
-    return [directory / name for _, name in staged]
+    except OSError as exc:
+        raise CheckpointError(f"{directory}: saving the checkpoint failed ({exc}); the previous checkpoint is intact"
+                              ) from exc
 
 
-def _retire_entry_points(directory: Path, new_names: set[str], variant: str | None) -> None:
-    """Before renaming a sharded save into place: renaming several shards is not atomic as a whole, so delete the
-    old index when a new shard is about to replace a file under the same name, and an old single-file
-    `model.safetensors` (it would shadow the new index). A crash amid the renames then leaves a directory without
-    weights (loading fails clearly) instead of the old index over a silent mix of old and new shards."""
-    index = directory / add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)
-    single = directory / add_variant(SAFE_WEIGHTS_NAME, variant)
-    collides = any((directory / name).exists() for name in new_names if _SHARD_RE.match(name))
-    retired = [path for path, condition in ((index, collides), (single, True)) if condition and path.exists()]
-    for path in retired:
-        path.unlink()
-    if retired:
-        _fsync(directory)
+def _index_builder(shards: list[list[str]], names: list[str], digests: dict[str, str],
+                   total: int) -> Callable[[list[str]], bytes]:
+    """The index's bytes as a function of the final shard names (a save that cannot exchange the directory may
+    have to rename its shards)."""
+
+    def build(final: list[str]) -> bytes:
+        renamed = dict(zip(names, final))
+        metadata: dict[str, Any] = {"total_size": total}
+        if digests:
+            metadata["sha256"] = {renamed[name]: sha for name, sha in digests.items()}
+        index = {"metadata": metadata,
+                 "weight_map": {key: renamed[name] for name, keys in zip(names, shards) for key in keys}}
+        return (json.dumps(index, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    return build
 
 
-def _remove_stale_weights(directory: Path, *, keep: set[str], variant: str | None) -> None:
-    """Delete weight files of an earlier save that the new save does not use."""
-    single = {add_variant(SAFE_WEIGHTS_NAME, variant), add_variant(SAFE_WEIGHTS_INDEX_NAME, variant)}
-    for path in directory.iterdir():
-        name = path.name
-        if name in keep:
-            continue
-        match = _SHARD_RE.match(name)
-        stale_shard = match and match.group("ext") == "safetensors" and match.group("stem") == add_variant(
-            "model.safetensors", variant
-        ).rsplit(".", 1)[0]
-        if stale_shard or name in single:
-            path.unlink(missing_ok=True)
+def _advance(bar: Any, done: list[float]) -> Callable[[int], None]:
+    def advance(nbytes: int) -> None:
+        before = round(done[0] / 1e6)
+        done[0] += nbytes
+        bar.update(round(done[0] / 1e6) - before)
+
+    return advance
+
+
+def _write_file(path: Path, payload: bytes, *, label: Path) -> None:
+    try:
+        with open(path, "xb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise CheckpointError(f"{label}: could not write the file ({exc.strerror or exc}); the previous checkpoint "
+                              "is intact") from exc
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

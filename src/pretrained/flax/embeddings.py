@@ -21,7 +21,7 @@ from flax import nnx
 
 from ..resizing import new_vocab_size, resized_bias, resized_rows
 
-__all__ = ["new_vocab_size", "resize_bias", "resize_embedding", "resize_linear_outputs"]
+__all__ = ["new_vocab_size", "resize_bias", "resize_embedding", "resize_linear_outputs", "resize_output_embedding"]
 
 Initializer = Callable[[jax.Array, tuple[int, ...], Any], jax.Array]
 
@@ -98,6 +98,29 @@ def resize_linear_outputs(
         resize_bias(linear.bias, new_num_tokens, mean_resizing=mean_resizing, seed=seed)
     linear.out_features = new_num_tokens
     return linear
+
+
+def resize_output_embedding(
+    layer: nnx.Embed | nnx.Linear,
+    new_num_tokens: int,
+    *,
+    mean_resizing: bool = True,
+    initializer: Initializer | None = None,
+    seed: int | None = None,
+) -> nnx.Embed | nnx.Linear:
+    """Resize an untied output projection in place: an `nnx.Embed` like an input embedding, an `nnx.Linear`
+    through its output features ([`resize_linear_outputs`][pretrained.flax.embeddings.resize_linear_outputs]).
+
+    Example:
+        >>> from flax import nnx
+        >>> from pretrained.flax.embeddings import resize_output_embedding
+        >>> resize_output_embedding(nnx.Linear(4, 10, rngs=nnx.Rngs(0)), 12).kernel.shape
+        (4, 12)
+    """
+    if isinstance(layer, nnx.Embed):
+        return resize_embedding(layer, new_num_tokens, mean_resizing=mean_resizing, initializer=initializer, seed=seed)
+    return resize_linear_outputs(layer, new_num_tokens, mean_resizing=mean_resizing, initializer=initializer,
+                                 seed=seed)
 
 
 def resize_bias(bias: nnx.Variable, new_size: int, *, mean_resizing: bool = True, seed: int | None = None) -> nnx.Variable:

@@ -11,8 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .. import loading
-from ..checkpoint import CheckpointReader
 from ..configuration import dtype_name
 from ..errors import ConfigError
 from .variables import PERSISTENT_TYPES, is_abstract
@@ -23,19 +21,14 @@ def is_float(dtype: Any) -> bool:
     return jnp.issubdtype(jnp.dtype(dtype), jnp.floating)
 
 
-def resolve_dtypes(dtype: Any, param_dtype: Any, reader: CheckpointReader) -> tuple[Any, Any]:
-    """(computation dtype, storage dtype) from the user's `dtype` / `param_dtype` (`"auto"`: the checkpoint's)."""
-    def is_auto(value: Any) -> bool:
-        return isinstance(value, str) and value == "auto"
+def resolve_dtypes(dtype: Any, param_dtype: Any) -> tuple[Any, Any]:
+    """(computation dtype, storage dtype) of a load: `dtype` sets both unless `param_dtype` is given; float32 by
+    default.
 
-    if is_auto(param_dtype) or is_auto(dtype):
-        stored = loading.resolve_dtype("auto", reader) or "float32"
-        if is_auto(param_dtype):
-            param_dtype = stored
-        if is_auto(dtype):
-            dtype = stored
-            param_dtype = param_dtype or stored
-    param = jnp.dtype(dtype_name(param_dtype) or "float32")
+    >>> resolve_dtypes("bfloat16", None), resolve_dtypes(None, "float16")
+    ((dtype(bfloat16), dtype(bfloat16)), (dtype('float32'), dtype('float16')))
+    """
+    param = jnp.dtype(dtype_name(param_dtype) or dtype_name(dtype) or "float32")
     compute = jnp.dtype(dtype_name(dtype)) if dtype is not None else jnp.dtype("float32")
     if not is_float(param) or not is_float(compute):
         raise ConfigError(f"dtype / param_dtype must be floating dtypes, got {compute} / {param}")
@@ -52,10 +45,12 @@ def host_counted_rngs(seed: int) -> nnx.Rngs:
     return rngs
 
 
-def initialise_abstract_leaves(state: nnx.State, build: Callable[[nnx.Rngs], nnx.Module], seed: int) -> None:
-    """Give every still-abstract variable of `state` its real initial value, computing only those leaves: the
-    model is built under `jax.jit`, whose dead-code elimination drops the initialisers of the other leaves."""
-    todo = [(tuple(p), v) for p, v in nnx.to_flat_state(state) if is_abstract(v.get_value())]
+def initialise_abstract_leaves(state: nnx.State, build: Callable[[nnx.Rngs], nnx.Module], seed: int, *,
+                               skip: set[int] = frozenset()) -> None:
+    """Give every still-abstract variable of `state` (but those whose `id` is in `skip`) its real initial value,
+    computing only those leaves: the model is built under `jax.jit`, whose dead-code elimination drops the
+    initialisers of the other leaves."""
+    todo = [(tuple(p), v) for p, v in nnx.to_flat_state(state) if is_abstract(v.get_value()) and id(v) not in skip]
     if not todo:
         return
     paths = [p for p, _ in todo]

@@ -30,11 +30,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-from collections.abc import Mapping
-from pathlib import Path
+import contextvars
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import jax
@@ -42,17 +40,19 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .. import hub, loading
-from ..checkpoint import CheckpointReader, HostTensor
+from ..checkpoint import HostTensor, StreamedTensor
 from ..configuration import PretrainedConfig
 from ..errors import ShapeMismatchError
-from ..heads import merge_pruned_heads
-from ..layout import LayoutOverride, num_batches_tracked_key, to_canonical
-from ..outputs import ModelOutput
-from ..resizing import new_vocab_size
+from ..layout import CanonicalVariable, LayoutOverride, to_canonical
+from ..loading import resolve_dtype
+from ..modeling_base import LoadContext, PreTrainedBase, ShardRules, init_config, keeps_fp32
+from ..outputs import on_output_class
 from ..utils import logging
-from ._transfer import Prefetcher, load_into, to_canonical_host
-from .embeddings import resize_embedding, resize_linear_outputs
+from ..utils.seed import default_seed
+from . import distributed as _distributed
+from ._transfer import lazy_canonical, to_backend, to_canonical_host
+from .embeddings import resize_embedding, resize_output_embedding
+from .generation import FlaxGenerationMixin
 from .loading import (
     forget_values,
     host_counted_rngs,
@@ -62,15 +62,7 @@ from .loading import (
     resolve_dtypes,
 )
 from .module_utils import FlaxModuleUtilsMixin
-from .variables import (
-    PERSISTENT_TYPES,
-    CanonicalVariable,
-    canonical_variables,
-    flatten_pure,
-    is_abstract,
-    normalise_path,
-    state_variables,
-)
+from .variables import PERSISTENT_TYPES, canonical_variables, flatten_pure, is_abstract, normalise_path
 
 logger = logging.get_logger(__name__)
 
@@ -86,39 +78,99 @@ class _Static:
         self.value = value
 
 
-def _flatten_output(output: ModelOutput) -> tuple[list[tuple[Any, Any]], tuple[str, ...]]:
-    keys = tuple(output.keys())
-    return [(jax.tree_util.DictKey(k), output[k]) for k in keys], keys
+def _register_output_pytree(output_class: type) -> None:
+    """Model outputs are JAX pytrees (v4's Flax outputs were `flax.struct` dataclasses), so they cross `jax.jit` /
+    `nnx.jit` / `jax.grad` boundaries."""
+
+    def flatten(output: Any) -> tuple[list[tuple[Any, Any]], tuple[str, ...]]:
+        keys = tuple(output.keys())
+        return [(jax.tree_util.DictKey(k), output[k]) for k in keys], keys
+
+    try:
+        jax.tree_util.register_pytree_with_keys(
+            output_class, flatten, lambda keys, values: output_class._from_items(zip(keys, values)))
+    except ValueError:  # already registered (module reloaded)
+        pass
 
 
-def _unflatten_output(keys: tuple[str, ...], values: Any) -> ModelOutput:
-    return ModelOutput(zip(keys, values))
+on_output_class(_register_output_pytree)
 
 
-try:  # model outputs cross jax.jit / nnx.jit boundaries as pytrees
-    jax.tree_util.register_pytree_with_keys(ModelOutput, _flatten_output, _unflatten_output)
-except ValueError:  # already registered (module reloaded)
-    pass
+_BUILDING: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("pretrained_flax_building",
+                                                                                   default=None)
 
 
-class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
+def layer_defaults() -> dict[str, Any]:
+    """`rngs`, `dtype` and `param_dtype` of the `FlaxPreTrainedModel` whose `__init__` is running, for the NNX
+    layers it creates at any depth: `nnx.Linear(8, 8, **layer_defaults())`. Sub-modules need no `rngs` / `dtype`
+    arguments of their own (pass only `rngs=layer_defaults()["rngs"]` to layers without a dtype, e.g.
+    `nnx.Dropout`). Outside a model's `__init__` it raises `RuntimeError`.
+
+    Example:
+        >>> from flax import nnx
+        >>> from pretrained import PretrainedConfig
+        >>> from pretrained.flax import FlaxPreTrainedModel, layer_defaults
+        >>> class Block(nnx.Module):
+        ...     def __init__(self, width):
+        ...         self.fc = nnx.Linear(width, width, **layer_defaults())
+        >>> class FlaxNet(FlaxPreTrainedModel):
+        ...     config_class = PretrainedConfig
+        ...     def __init__(self, config, **kwargs):
+        ...         super().__init__(config, **kwargs)
+        ...         self.block = Block(4)
+        ...         self.post_init()
+        >>> FlaxNet(PretrainedConfig(), param_dtype="bfloat16").block.fc.kernel.dtype
+        dtype(bfloat16)
+    """
+    building = _BUILDING.get()
+    if building is None or "rngs" not in building:
+        raise RuntimeError("layer_defaults() is only available while a FlaxPreTrainedModel's __init__ runs "
+                           "(create the layers in the model's __init__, or pass rngs= / dtype= yourself)")
+    return {name: value for name, value in building.items() if name != "owner"}
+
+
+def _scoped_init(init: Callable[..., None]) -> Callable[..., None]:
+    """`init` restoring the layer defaults of any model being built around it when it returns."""
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        outer = _BUILDING.get()
+        if outer is not None and outer["owner"] is self:  # a parent class's __init__ of the same model
+            init(self, *args, **kwargs)
+            return
+        _BUILDING.set({"owner": self})  # FlaxPreTrainedModel.__init__ adds the defaults
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            _BUILDING.set(outer)
+
+    return wrapper
+
+
+class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, FlaxGenerationMixin, PreTrainedBase):
     """Base class of Flax NNX models: save / load the canonical checkpoint, resize, prune, cast, push.
 
     Subclasses set `config_class` and `base_model_prefix`, call `super().__init__(config, rngs=rngs, dtype=dtype,
     param_dtype=param_dtype)` first, build their sub-modules (using `self.rngs`, `self.dtype`, `self.param_dtype`)
-    and call `self.post_init()` last (it re-applies `config.pruned_heads`).
+    and call `self.post_init()` last (it re-applies `config.pruned_heads`). The public pipeline (`from_pretrained`,
+    `save_pretrained`, ...) is [`PreTrainedBase`][pretrained.modeling_base.PreTrainedBase]'s; this class supplies its
+    hooks. Loading builds an abstract model with `nnx.eval_shape` (no allocation, no random init), fills it tensor
+    by tensor, and initialises only what the checkpoint lacks.
+
+    Flax's own `from_pretrained` options: `param_dtype` (the storage dtype; default: `dtype`, else float32 — `dtype`
+    is the computation dtype, as in Flax modules), `seed` (0: seeds the initialisers of weights the checkpoint
+    lacks), `_do_init=False` (v4: returns `(abstract model, params)`; `model.params = params` then
+    `model.init_weights()` make it runnable), `mesh` + `partition_rules` (arrays sharded over a
+    `jax.sharding.Mesh`, each process reading only its devices' slices: [`pretrained.flax.distributed`]).
     """
 
-    config_class: ClassVar[type[PretrainedConfig] | None] = None
-    base_model_prefix: ClassVar[str] = ""
-    main_input_name: ClassVar[str] = "input_ids"
-    _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_save: ClassVar[list[str] | None] = None
-    _tied_weights_keys: ClassVar[list[str] | None] = None
     _layout_overrides: ClassVar[list[LayoutOverride]] = []
-    _auto_class: ClassVar[str | None] = None
-    _push_replaces: ClassVar[list[str]] = hub.WEIGHT_PATTERNS
+    framework: ClassVar[str] = "flax"
+    _default_auto_class: ClassVar[str] = "FlaxAutoModel"
+    _backend_load_options: ClassVar[dict[str, Any]] = {"param_dtype": None, "seed": 0, "_do_init": True,
+                                                       "mesh": None, "partition_rules": None}
+    _sharding_options: ClassVar[tuple[str, ...]] = ("mesh", "partition_rules")
+    _partition_rules: ClassVar[list[tuple[str, Any]] | None] = None  # default rules of a `mesh=` load
 
     def __init__(
         self,
@@ -129,14 +181,21 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         param_dtype: Any = jnp.float32,
     ) -> None:
         """Store the config, the computation `dtype` and the storage `param_dtype`; `self.rngs` is what
-        sub-modules are initialised from (`nnx.Rngs(0)` when `rngs` is None, `nnx.Rngs(rngs)` for an int)."""
-        loading.check_config_class(type(self), config)
+        sub-modules are initialised from (`nnx.Rngs(rngs)` for an int; when `rngs` is None, the seed of the last
+        `pretrained.set_seed`, 0 before any)."""
+        init_config(type(self), config)
         self.config = config
         self.dtype = jnp.dtype(dtype) if dtype is not None else None
         self.param_dtype = jnp.dtype(param_dtype)
         if rngs is None or isinstance(rngs, int):
-            rngs = nnx.Rngs(0 if rngs is None else rngs)
+            rngs = nnx.Rngs(default_seed() if rngs is None else rngs)
         self._rngs = _Static(rngs)
+        _BUILDING.set({"rngs": rngs, "dtype": self.dtype, "param_dtype": self.param_dtype, "owner": self})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ or cls.__init__ is FlaxPreTrainedModel.__init__:
+            cls.__init__ = _scoped_init(cls.__init__)  # layer_defaults() holds while __init__ runs, not after
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "params":  # NNX's __setattr__ would refuse a dict of arrays before reaching the property
@@ -158,10 +217,13 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         return self._rngs.value
 
     def post_init(self) -> None:
-        """Call at the end of a subclass `__init__`: re-applies `config.pruned_heads` so a saved pruned model loads."""
+        """Call at the end of a subclass `__init__`: re-applies `config.pruned_heads` so a saved pruned model loads,
+        and puts the model in eval mode (deterministic: transformers v4's Flax models ran with `train=False` unless
+        asked; call `model.train()` to train)."""
         if self.config.pruned_heads:
             self.prune_heads(self.config.pruned_heads)
         self._rngs = _Static(None)  # initialisation is over: keep no reference to the streams
+        self.eval()
 
     # ------------------------------------------------------------------ params view
     @property
@@ -200,42 +262,6 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
                 )
             variable.set_value(jnp.asarray(value))
 
-    # ------------------------------------------------------------------ structure
-    @property
-    def base_model(self) -> nnx.Module:
-        """The sub-module named `base_model_prefix` (or the model itself)."""
-        return getattr(self, self.base_model_prefix, self) if self.base_model_prefix else self
-
-    def get_input_embeddings(self) -> nnx.Module:
-        """The input token embedding (an `nnx.Embed`); delegates to the base model.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, FlaxBertForMaskedLM
-            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-            ...                     intermediate_size=16)
-            >>> FlaxBertForMaskedLM(config).get_input_embeddings().num_embeddings
-            10
-        """
-        base = self.base_model
-        if base is not self:
-            return base.get_input_embeddings()
-        raise NotImplementedError(f"{type(self).__name__} has no input embeddings")
-
-    def set_input_embeddings(self, value: nnx.Module) -> None:
-        """Replace the input token embedding; delegates to the base model."""
-        base = self.base_model
-        if base is not self:
-            return base.set_input_embeddings(value)
-        raise NotImplementedError(f"{type(self).__name__} has no input embeddings")
-
-    def get_output_embeddings(self) -> nnx.Module | None:
-        """The LM head (None for models without one). A tied head may return the input embedding itself."""
-        return None
-
-    def set_output_embeddings(self, value: nnx.Module) -> None:
-        """Replace the LM head."""
-        raise NotImplementedError(f"{type(self).__name__} has no output embeddings")
-
     def tie_weights(self) -> None:
         """Tie the output embedding to the input embedding when `config.tie_word_embeddings` (NNX shares the
         `nnx.Param` object, so both names see one array). Models whose head reads the input embedding directly
@@ -246,58 +272,6 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         inputs = self.get_input_embeddings()
         if output is not inputs and isinstance(output, nnx.Embed):
             output.embedding = inputs.embedding
-
-    def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
-    ) -> nnx.Module:
-        """Resize the input embedding (and an untied LM head / its bias) to `new_num_tokens`, update
-        `config.vocab_size`, re-tie, and return the input embedding (torch semantics).
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, FlaxBertForMaskedLM
-            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-            ...                     intermediate_size=16)
-            >>> model = FlaxBertForMaskedLM(config)
-            >>> model.resize_token_embeddings(13, pad_to_multiple_of=8).num_embeddings, model.config.vocab_size
-            (16, 16)
-        """
-        embeddings = self.get_input_embeddings()
-        if new_num_tokens is None and pad_to_multiple_of is None:
-            return embeddings
-        size = new_vocab_size(embeddings.num_embeddings, new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
-        initializer = nnx.initializers.normal(stddev=getattr(self.config, "initializer_range", 0.02))
-        resize_embedding(embeddings, size, mean_resizing=mean_resizing, initializer=initializer)
-        output = self.get_output_embeddings()
-        if output is not None and output is not embeddings and not getattr(self.config, "tie_word_embeddings", False):
-            if isinstance(output, nnx.Embed):
-                resize_embedding(output, size, mean_resizing=mean_resizing, initializer=initializer)
-            else:
-                resize_linear_outputs(output, size, mean_resizing=mean_resizing, initializer=initializer)
-        self._resize_output_bias(size, mean_resizing=mean_resizing)
-        self.config.get_text_config().vocab_size = size
-        self.tie_weights()
-        return embeddings
-
-    def _resize_output_bias(self, new_num_tokens: int, *, mean_resizing: bool) -> None:
-        """Hook for heads that keep their output bias outside the decoder (BERT's `cls.predictions.bias`)."""
-
-    def prune_heads(self, heads_to_prune: Mapping[int, list[int]]) -> None:
-        """Prune attention heads (`{layer: [heads]}`), record them in `config.pruned_heads` (re-applied when the
-        model is built again, so a saved pruned model loads).
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
-            >>> model = FlaxBertModel(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
-            ...                                  num_attention_heads=2, intermediate_size=16))
-            >>> model.prune_heads({0: [1]})
-            >>> model.config.pruned_heads, model.encoder.layer[0].attention.self.query.kernel.shape
-            ({0: [1]}, (8, 4))
-        """
-        self.config.pruned_heads = merge_pruned_heads(self.config.pruned_heads, heads_to_prune)
-        self.base_model._prune_heads(heads_to_prune)
-
-    def _prune_heads(self, heads_to_prune: Mapping[int, list[int]]) -> None:
-        raise NotImplementedError(f"{type(self).__name__} does not support head pruning")
 
     # ------------------------------------------------------------------ dtype casts (v4 semantics)
     def _cast_floating_to(self, params: Any, dtype: Any, mask: Any = None) -> Any:
@@ -330,212 +304,111 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         """Return a new tree with floating leaves cast to float32 (where `mask` is True)."""
         return self._cast_floating_to(params, jnp.float32, mask)
 
-    # ------------------------------------------------------------------ saving
-    def canonical_variables(self) -> list[CanonicalVariable]:
-        """The model's checkpointed variables with their canonical keys (tied duplicates appear once)."""
-        return canonical_variables(self, overrides=self._layout_overrides)
-
-    def canonical_state_dict(self, *, views: bool = False) -> dict[str, Any]:
-        """`{canonical key: HostTensor}` in PyTorch names and layout, as `save_pretrained` writes it. With
-        `views=True` the values are NumPy arrays in canonical layout that may be strided views (a transposed kernel
-        is not copied): what in-memory conversion streams from.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
-            >>> model = FlaxBertModel(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
-            ...                                  num_attention_heads=2, intermediate_size=16))
-            >>> model.canonical_state_dict()["pooler.dense.weight"].shape
-            (8, 8)
-        """
-        skip = list(self._keys_to_ignore_on_save or [])
-        tied = set(self._tied_weights_keys or []) if getattr(self.config, "tie_word_embeddings", False) else set()
-        tensors: dict[str, HostTensor] = {}
-        for var in self.canonical_variables():
-            if var.key in tied or any(re.search(p, var.key) for p in skip):
-                continue
-            value = var.variable.get_value()
-            if is_abstract(value):
-                raise ValueError(f"{var.key} is abstract: load or initialise the model before saving")
-            if views:
-                tensors[var.key] = to_canonical(np.asarray(value), var.transform)
-            else:
-                tensors[var.key] = HostTensor.from_numpy(to_canonical_host(value, var.transform))
-            tracked = num_batches_tracked_key(var.key) if isinstance(var.variable, nnx.BatchStat) else None
-            if tracked is not None:
-                counter = np.zeros((), np.int64)
-                tensors[tracked] = counter if views else HostTensor.from_numpy(counter)
-        return tensors
-
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike,
-        *,
-        safe_serialization: bool = True,
-        max_shard_size: int | str = "5GB",
-        push_to_hub: bool = False,
-        variant: str | None = None,
-        **hub_kwargs: Any,
-    ) -> None:
-        """Write `config.json` + the canonical safetensors (sharded above `max_shard_size`) atomically.
-
-        The files are the ones every backend writes and reads. `safe_serialization=False` is accepted, but Flax
-        always writes safetensors (there is no Flax `.bin`).
-
-        Example:
-            >>> import tempfile
-            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
-            >>> model = FlaxBertModel(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
-            ...                                  num_attention_heads=2, intermediate_size=16))
-            >>> model.save_pretrained(tempfile.mkdtemp(), max_shard_size="1KB")
-        """
-        if not safe_serialization:
-            logger.warning("Flax models always save safetensors; safe_serialization=False is ignored")
-        loading.save_model_files(
-            save_directory, model=self, tensors=self.canonical_state_dict(), max_shard_size=max_shard_size,
-            variant=variant,
-        )
-        if push_to_hub:
-            repo_id = hub_kwargs.pop("repo_id", None) or Path(save_directory).name
-            self.push_to_hub(repo_id, max_shard_size=max_shard_size, **hub_kwargs)
-
-    # ------------------------------------------------------------------ loading
+    # ------------------------------------------------------------------ pipeline hooks
     @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike,
-        *model_args: Any,
-        config: PretrainedConfig | str | os.PathLike | None = None,
-        state_dict: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Load the canonical checkpoint (a directory, a file or a Hub repo id; sharded or not) into a new model.
+    def _reader_options(cls) -> dict[str, Any]:
+        return {"backend": "pread"}  # tensors are read into fresh buffers: no mapped file pages held in RSS
 
-        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
-        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
+    @classmethod
+    def _build_uninitialised(cls, load: LoadContext) -> FlaxPreTrainedModel:
+        """An abstract model (`nnx.eval_shape`: every leaf a `jax.ShapeDtypeStruct`)."""
+        param_dtype = load.options.backend.get("param_dtype")
+        if isinstance(param_dtype, str) and param_dtype == "auto":
+            param_dtype = resolve_dtype("auto", load.reader, config_dtype=getattr(load.config, "dtype", None))
+        dtype, param_dtype = resolve_dtypes(load.dtype, param_dtype)
+        seed = int(load.options.backend.get("seed", 0))
 
-        Options as in torch: `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`,
-        `force_download`, `output_loading_info`, `ignore_mismatched_sizes`, `strict`, `verify`, `variant`,
-        `from_pt` (no-op); config attributes as kwargs override the config. Flax specifics:
-        `dtype` is the **computation** dtype (v4 Flax meaning); `param_dtype` the storage dtype (float32 by
-        default); `dtype="auto"` / `param_dtype="auto"` use the checkpoint's floating dtype. `seed` (0) seeds the
-        initialisers of weights the checkpoint lacks.
+        def build(rngs: nnx.Rngs) -> FlaxPreTrainedModel:
+            return cls(load.config, *load.model_args, rngs=rngs, dtype=dtype, param_dtype=param_dtype,
+                       **load.model_kwargs)
 
-        `_do_init=False` (v4's meaning) returns `(model, params)`: `model` stays abstract (every leaf a
-        `jax.ShapeDtypeStruct`, nothing allocated, nothing randomly initialised) and `params` is a pure nested dict
-        of the loaded arrays (Params and BatchStats; missing weights absent). Use `model.params = params` and
-        `model.init_weights()` to make it runnable.
-
-        The model comes back in eval mode.
-
-        Example:
-            >>> import tempfile
-            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
-            >>> directory = tempfile.mkdtemp()
-            >>> FlaxBertModel(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-            ...                          intermediate_size=16)).save_pretrained(directory)
-            >>> model, info = FlaxBertModel.from_pretrained(directory, output_loading_info=True)
-            >>> info["missing_keys"], info["unexpected_keys"]
-            ([], [])
-        """
-        kwargs = dict(kwargs)
-        do_init = bool(kwargs.pop("_do_init", True))
-        seed = int(kwargs.pop("seed", 0))
-        param_dtype = kwargs.pop("param_dtype", None)
-        options = loading.split_load_kwargs(kwargs)
-        config, model_kwargs = loading.load_config(
-            cls.config_class or PretrainedConfig, pretrained_model_name_or_path, config, options, kwargs
-        )
-        with loading.open_reader(pretrained_model_name_or_path, state_dict, options, backend=_READ_BACKEND) as reader:
-            source = loading.source_name(reader) if state_dict is not None else str(pretrained_model_name_or_path)
-            dtype, param_dtype = resolve_dtypes(options.dtype, param_dtype, reader)
-
-            def build(rngs: nnx.Rngs) -> FlaxPreTrainedModel:
-                return cls(config, *model_args, rngs=rngs, dtype=dtype, param_dtype=param_dtype, **model_kwargs)
-
-            with Prefetcher.start(reader) or contextlib.nullcontext() as prefetcher:  # reads while the build runs
-                abstract = nnx.eval_shape(lambda: build(host_counted_rngs(seed)))
-                graphdef, state = nnx.split(abstract)
-                variables = {v.key: v for v in state_variables(state, overrides=cls._layout_overrides)}
-                plan, mismatched = cls._plan_load(variables, reader, options, source, config)
-                cls._stream_into(variables, plan, reader, prefetcher=prefetcher)
-        if not do_init:
-            params = loaded_pure_dict(state)
-            forget_values(state)
-            return abstract.eval(), params
-        initialise_abstract_leaves(state, build, seed)
-        model = nnx.merge(graphdef, state)
-        model.tie_weights()
-        model.eval()
-        report = loading.LoadingReport.from_plan(plan, mismatched)
-        report.finish(model_class=cls.__name__, source=source, strict=options.strict)
-        if options.output_loading_info:
-            return model, report.as_dict()
+        load.state["build"] = build
+        model = nnx.eval_shape(lambda: build(host_counted_rngs(seed)))
+        for variable in canonical_variables(model):
+            value = variable.variable.get_value()
+            if load.keep_in_fp32 and is_float(value.dtype) and keeps_fp32(variable.key, load.keep_in_fp32):
+                variable.variable.set_value(jax.ShapeDtypeStruct(value.shape, jnp.float32))
         return model
 
-    def load_canonical_state(
-        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
-    ) -> loading.LoadingReport:
-        """Copy canonical tensors into this (built) model in place, through the same key planning and streaming as
-        `from_pretrained`; return the `LoadingReport` (missing / unexpected / mismatched keys).
-
-        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
-        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Tensors keep this model's dtypes.
-        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
-            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-            ...                     intermediate_size=16)
-            >>> a, b = FlaxBertModel(config), FlaxBertModel(config, rngs=1)
-            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
-            True
-            >>> bool((a.pooler.dense.kernel[...] == b.pooler.dense.kernel[...]).all())
-            True
-        """
-        options = loading.LoadOptions(strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
-        with loading.as_reader(source, backend=_READ_BACKEND) as reader:
-            name = loading.source_name(reader)
-            variables = {v.key: v for v in self.canonical_variables()}
-            plan, mismatched = type(self)._plan_load(variables, reader, options, name, self.config)
-            self._stream_into(variables, plan, reader)
-        self.tie_weights()
-        report = loading.LoadingReport.from_plan(plan, mismatched)
-        report.finish(model_class=type(self).__name__, source=name, strict=strict)
-        return report
-
     @classmethod
-    def _plan_load(
-        cls,
-        variables: Mapping[str, CanonicalVariable],
-        reader: CheckpointReader,
-        options: loading.LoadOptions,
-        source: str,
-        config: PretrainedConfig,
-    ) -> tuple[loading.KeyPlan, list[tuple[str, tuple[int, ...], tuple[int, ...]]]]:
-        ignore_unexpected = list(cls._keys_to_ignore_on_load_unexpected or [])
-        if getattr(config, "tie_word_embeddings", False):  # derived from another weight: stored or not, never used
-            ignore_unexpected += [rf"(^|\.){re.escape(k)}$" for k in cls._tied_weights_keys or []]
-        plan = loading.plan_keys(
-            variables, reader.keys(), base_model_prefix=cls.base_model_prefix,
-            ignore_missing=cls._keys_to_ignore_on_load_missing or (), ignore_unexpected=ignore_unexpected,
-        )
-        shapes = {key: var.canonical_shape for key, var in variables.items()}
-        mismatched = loading.find_mismatched(plan, shapes, reader)
-        loading.drop_mismatched(
-            plan, mismatched, ignore_mismatched_sizes=options.ignore_mismatched_sizes, source=source,
-            model_class=cls.__name__,
-        )
-        return plan, mismatched
+    def _build_with_dtype(cls, config: PretrainedConfig, dtype: str | None, kwargs: dict[str, Any]
+                          ) -> FlaxPreTrainedModel:
+        if dtype is None:
+            return cls(config, **kwargs)
+        computation, storage = resolve_dtypes(dtype, None)
+        return cls(config, dtype=computation, param_dtype=storage, **kwargs)
 
-    @staticmethod
-    def _stream_into(
-        variables: Mapping[str, CanonicalVariable], plan: loading.KeyPlan, reader: CheckpointReader,
-        prefetcher: Prefetcher | None = None,
-    ) -> None:
-        """Read the planned tensors into the variables (layout and dtype on the way), in file order; `prefetcher`
-        (started on `reader`) supplies bytes it read ahead."""
-        load_into(variables, {ckpt: model for model, ckpt in plan.to_load.items()}, reader, prefetcher)
+    def _submodules(self) -> Any:
+        return (module for _, module in nnx.iter_graph(self) if isinstance(module, nnx.Module))
 
+    def _canonical_variables(self) -> list[CanonicalVariable]:
+        return canonical_variables(self)
+
+    def _shard_rules(self, variables: Mapping[str, CanonicalVariable], load: LoadContext) -> ShardRules | None:
+        return _distributed.shard_rules(self._partition_rules, load)
+
+    def _initialise_missing(self, variables: Mapping[str, CanonicalVariable], loaded: set[str],
+                            load: LoadContext) -> None:
+        if not load.options.backend.get("_do_init", True):
+            return  # the model stays abstract where the checkpoint lacks values
+        skip = {id(variables[key].variable) for key in loaded}
+        initialise_abstract_leaves(nnx.state(self), load.state["build"], int(load.options.backend.get("seed", 0)),
+                                   skip=skip)
+
+    def _write_tensor(self, variable: CanonicalVariable, tensor: StreamedTensor, load: LoadContext) -> bool:
+        mesh = load.options.backend.get("mesh")
+        if mesh is not None:
+            return _distributed.write_sharded(variable, tensor, load.shards.get(variable.key), mesh)
+        source = tensor.array()
+        array = to_backend(source, variable.transform, variable.shape, jnp.dtype(variable.dtype))
+        if array is source and tensor.raw is None:  # another model's memory: never adopted
+            array = np.array(source, copy=True)
+        variable.variable.set_value(jax.device_put(array))
+        return array is not source
+
+    def _finish_load(self, load: LoadContext) -> Any:
+        if not load.options.backend.get("_do_init", True):
+            state = nnx.state(self)
+            params = loaded_pure_dict(state)
+            forget_values(state)
+            return self.eval(), params
+        if load.options.backend.get("mesh") is not None:
+            _distributed.replicate_rest(self, load.options.backend["mesh"])
+        self.tie_weights()
+        return self.eval()
+
+    def _read_canonical(self, variable: CanonicalVariable, *, views: bool, lazy: bool = False) -> Any:
+        value = variable.variable.get_value()
+        if is_abstract(value):
+            raise ValueError(f"{variable.key} is abstract: load or initialise the model before saving")
+        if lazy and not _distributed.spans_processes(value):
+            return lazy_canonical(variable, np.dtype(value.dtype).name)
+        value = _distributed.gathered(value)  # every process gathers, in the same order as the writer
+        if views:
+            return to_canonical(np.asarray(value), variable.transform)
+        return HostTensor.from_numpy(to_canonical_host(value, variable.transform))
+
+    def _is_distributed(self) -> bool:
+        return _distributed.is_distributed(self)
+
+    def _vocab_rows(self, embedding: nnx.Embed) -> int:
+        return int(embedding.num_embeddings)
+
+    def _resize_embedding(self, embedding: nnx.Embed, new_num_tokens: int, *, mean_resizing: bool) -> nnx.Embed:
+        return resize_embedding(embedding, new_num_tokens, mean_resizing=mean_resizing,
+                                initializer=self._initializer())
+
+    def _resize_output_embedding(self, output: nnx.Module, new_num_tokens: int, *, mean_resizing: bool,
+                                 input_embedding: nnx.Module) -> nnx.Module:
+        if getattr(self.config, "tie_word_embeddings", False):
+            return output  # shares the input embedding's Param: tie_weights re-ties it
+        return resize_output_embedding(output, new_num_tokens, mean_resizing=mean_resizing,
+                                       initializer=self._initializer())
+
+    def _initializer(self) -> Any:
+        return nnx.initializers.normal(stddev=getattr(self.config, "initializer_range", 0.02))
+
+    # ------------------------------------------------------------------ abstract models
     def init_weights(self, *, seed: int = 0) -> FlaxPreTrainedModel:
         """Initialise (with the modules' own initialisers) every leaf that is still abstract; returns the model.
 
@@ -558,16 +431,6 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, hub.PushToHubMixin):
         initialise_abstract_leaves(nnx.state(self), build, seed)
         self.tie_weights()
         return self
-
-    def _save_for_push(self, save_directory: Path, **kwargs: Any) -> None:
-        self.save_pretrained(save_directory, **kwargs)
-
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "FlaxAutoModel") -> None:
-        """Record the Auto class this custom model registers with (its code is saved with the checkpoint)."""
-        from ..dynamic import register_for_auto_class
-
-        register_for_auto_class(cls, auto_class)
 
     def eval(self, **attributes: Any) -> FlaxPreTrainedModel:
         """Inference mode (dropout off, BatchNorm uses running statistics); returns the model."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
+
+from ..modeling_base import chunk_count, padding_warning
 
 
 class FlaxModuleUtilsMixin:
@@ -59,8 +63,7 @@ class FlaxModuleUtilsMixin:
             mask = mask[:, None, :, :]
         elif mask.ndim == 2:
             mask = mask[:, None, None, :]
-        mask = mask.astype(dtype)
-        return (1.0 - mask) * jnp.finfo(dtype).min
+        return jnp.where(mask.astype(bool), jnp.zeros((), dtype), jnp.finfo(dtype).min)
 
     def get_extended_attention_mask(
         self, attention_mask: jax.Array, input_shape: tuple[int, ...], dtype: Any = None
@@ -83,8 +86,7 @@ class FlaxModuleUtilsMixin:
             raise ValueError(
                 f"Wrong shape for input_ids (shape {tuple(input_shape)}) or attention_mask (shape {mask.shape})"
             )
-        extended = extended.astype(dtype)
-        return (1.0 - extended) * jnp.finfo(dtype).min
+        return jnp.where(extended.astype(bool), jnp.zeros((), dtype), jnp.finfo(dtype).min)
 
     def get_head_mask(
         self, head_mask: jax.Array | None, num_hidden_layers: int, is_attention_chunked: bool = False
@@ -114,3 +116,35 @@ class FlaxModuleUtilsMixin:
         if is_attention_chunked:
             mask = mask[..., None]
         return [mask[i] for i in range(num_hidden_layers)]
+
+    def warn_if_padding_and_no_attention_mask(self, input_ids: jax.Array, attention_mask: jax.Array | None) -> None:
+        """Warn once when `input_ids` look padded (the config's `pad_token_id` first or last in a row) and no
+        `attention_mask` was given (v4); silent under `jax.jit` / `nnx.jit` tracing.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> from pretrained.models.bert import BertConfig, FlaxBertModel
+            >>> model = FlaxBertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+            >>> model.warn_if_padding_and_no_attention_mask(jnp.array([[5, 6, 0]]), None)  # logs a warning
+        """
+        if attention_mask is not None or isinstance(input_ids, jax.core.Tracer):
+            return
+        ids = np.asarray(input_ids)
+        padding_warning(ids[:, [-1, 0]] if ids.ndim == 2 else None, getattr(self, "config", None))
+
+
+def apply_chunking_to_forward(forward_fn: Callable[..., jax.Array], chunk_size: int, chunk_dim: int,
+                              *input_tensors: jax.Array) -> jax.Array:
+    """`forward_fn(*input_tensors)` computed in chunks of `chunk_size` along `chunk_dim` (less memory for the
+    feed-forward of long sequences; `chunk_size` 0 runs it whole), as v4's `config.chunk_size_feed_forward`.
+
+    Example:
+        >>> x = jnp.arange(8.0).reshape(1, 4, 2)
+        >>> bool((apply_chunking_to_forward(lambda t: t * 2, 2, 1, x) == x * 2).all())
+        True
+    """
+    chunks = chunk_count(input_tensors[0].shape[chunk_dim], chunk_size)
+    if chunks == 1:
+        return forward_fn(*input_tensors)
+    pieces = zip(*(jnp.split(tensor, chunks, axis=chunk_dim) for tensor in input_tensors))
+    return jnp.concatenate([forward_fn(*piece) for piece in pieces], axis=chunk_dim)

@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ..heads import merge_pruned_heads, pruneable_heads_and_indices
+from ..heads import find_pruneable_heads_and_indices, merge_pruned_heads, pruneable_heads_and_indices
 
-__all__ = ["merge_pruned_heads", "prune_linear_layer", "pruneable_heads_and_indices"]
+__all__ = ["find_pruneable_heads_and_indices", "merge_pruned_heads", "prune_linear_layer", "pruneable_heads_and_indices"]
 
 
 def prune_linear_layer(layer: nnx.Linear, index: Any, dim: int = 0) -> nnx.Linear:

@@ -17,40 +17,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import jax
 import numpy as np
 from flax import nnx
 
-from ..layout import IDENTITY, LayoutOverride, canonical_shape, path_to_key
+from ..layout import IDENTITY, CanonicalVariable, LayoutOverride, declared_overrides, path_to_key
 
 # the variable types that are part of a checkpoint (everything else, e.g. RNG state, is runtime state)
 PERSISTENT_TYPES: tuple[type, ...] = (nnx.Param, nnx.BatchStat)
 _STAT_LEAVES = ("mean", "var")
-
-
-@dataclass
-class CanonicalVariable:
-    """One checkpointed NNX variable: its state path, canonical key, layout transform and the `nnx.Variable`."""
-
-    path: tuple[Any, ...]
-    key: str
-    transform: str
-    variable: nnx.Variable
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.variable.get_value().shape)
-
-    @property
-    def dtype(self) -> Any:
-        return self.variable.get_value().dtype
-
-    @property
-    def canonical_shape(self) -> tuple[int, ...]:
-        return canonical_shape(self.shape, self.transform)
 
 
 def key_for(
@@ -71,12 +48,24 @@ def canonical_variables(
     overrides: Iterable[LayoutOverride] = (),
     types: tuple[type, ...] = PERSISTENT_TYPES,
 ) -> list[CanonicalVariable]:
-    """Every persistent variable of `module` (shared variables once), with its canonical key."""
+    """Every persistent variable of `module` (shared variables once), with its canonical key.
+
+    `overrides` come first, then those the module classes declare (`_layout_overrides`, `canonical_layout`:
+    [`declared_overrides`][pretrained.layout.declared_overrides]).
+    """
+    overrides = [*overrides, *module_overrides(module)]
     out = []
     for path, variable in nnx.to_flat_state(nnx.state(module, types)):
         key, transform = key_for(path, variable, overrides)
-        out.append(CanonicalVariable(tuple(path), key, transform, variable))
+        out.append(_described(tuple(path), key, transform, variable))
     return out
+
+
+def module_overrides(module: nnx.Module) -> list[LayoutOverride]:
+    """The layout overrides `module`'s sub-module classes declare, scoped to where each sits."""
+    modules = [(tuple(path), type(node)) for path, node in nnx.iter_graph(module) if isinstance(node, nnx.Module)]
+    modules.sort(key=lambda entry: len(entry[0]))  # outermost first
+    return declared_overrides(modules, base_model_prefix=getattr(module, "base_model_prefix", "") or "")
 
 
 def state_variables(state: nnx.State, *, overrides: Iterable[LayoutOverride] = (),
@@ -85,7 +74,13 @@ def state_variables(state: nnx.State, *, overrides: Iterable[LayoutOverride] = (
     for path, variable in nnx.to_flat_state(state):
         if isinstance(variable, types):
             key, transform = key_for(path, variable, overrides)
-            yield CanonicalVariable(tuple(path), key, transform, variable)
+            yield _described(tuple(path), key, transform, variable)
+
+
+def _described(path: tuple[Any, ...], key: str, transform: str, variable: nnx.Variable) -> CanonicalVariable:
+    value = variable.get_value()
+    return CanonicalVariable(key, tuple(int(d) for d in value.shape), np.dtype(value.dtype).name, transform, variable,
+                             path)
 
 
 def is_abstract(value: Any) -> bool:

@@ -14,6 +14,12 @@ Example:
     ...     def get_inputs(self, config):
     ...         return {"input_ids": np.array([[1, 2, 3, 4]])}
 
+The backend tester mixins (`TorchModelTesterMixin`, `TFModelTesterMixin`, `FlaxModelTesterMixin`) also run a
+cross check by default ([`TwinEquivalenceMixin`][pretrained.testing.cross_mixin.TwinEquivalenceMixin]): each model
+class against its twins in the other installed backends, found by name ([`find_twin`]
+[pretrained.testing.cross_mixin.find_twin]), on random inputs — a weight stored the other way round that happens to
+be square loads without a report, and only outputs show it.
+
 Every direction is checked twice: through a saved checkpoint (`save_pretrained` in one backend,
 `from_pretrained` in the other) and in memory ([`pretrained.conversion.convert`][pretrained.conversion.convert]).
 Outputs must agree within `atol` (1e-4), the load must be complete (no missing / unexpected keys), and converting
@@ -24,33 +30,23 @@ first backend's at random, the others loaded from it; `independent_sources = Tru
 from __future__ import annotations
 
 import copy
+import importlib
+import importlib.util
 import itertools
+import re
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
+from ..auto_names import BACKEND_PREFIXES
 from ..configuration import PretrainedConfig
-from ..conversion import canonical_arrays, convert, run_model
+from ..conversion import backend_of, canonical_arrays, convert, run_model
+from ._shared import assert_arrays_identical, assert_outputs_close
 
 _ORDER = ("torch", "tf", "flax")
-
-
-def assert_outputs_close(expected: list[np.ndarray], actual: list[np.ndarray], *, atol: float, what: str) -> None:
-    """Same number of outputs, same shapes, values within `atol`."""
-    assert len(expected) == len(actual), f"{what}: {len(expected)} outputs vs {len(actual)}"
-    for index, (a, b) in enumerate(zip(expected, actual)):
-        assert a.shape == b.shape, f"{what}: output {index} has shape {b.shape}, expected {a.shape}"
-        np.testing.assert_allclose(b, a, atol=atol, rtol=0, err_msg=f"{what}: output {index}")
-
-
-def assert_arrays_identical(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray], *, what: str) -> None:
-    """Same keys, dtypes, shapes and bytes."""
-    assert sorted(expected) == sorted(actual), f"{what}: keys differ: {sorted(set(expected) ^ set(actual))}"
-    for key, value in expected.items():
-        assert actual[key].dtype == value.dtype and actual[key].shape == value.shape, f"{what}: {key}"
-        np.testing.assert_array_equal(actual[key], value, err_msg=f"{what}: {key}")
 
 
 class CrossFrameworkTesterMixin:
@@ -157,3 +153,107 @@ class CrossFrameworkTesterMixin:
             assert_arrays_identical(original, canonical_arrays(from_file), what=f"step {step} ({backend}, file)")
             assert_arrays_identical(original, canonical_arrays(in_memory), what=f"step {step} ({backend}, memory)")
             current = in_memory
+
+
+# ---------------------------------------------------------------------------------------------- twins, by name
+_FRAMEWORK_MODULES = {"torch": "torch", "tf": "tensorflow", "flax": "flax"}
+_MODULE_INFIX = {"torch": "", "tf": "tf_", "flax": "flax_"}
+
+
+def find_twin(model_class: type, backend: str) -> type | None:
+    """The class of `backend` that mirrors `model_class`, or None: the same name with that backend's prefix
+    (`MyModel` / `TFMyModel` / `FlaxMyModel`), looked up in `model_class`'s module, then in the sibling module named
+    as transformers names them (`modeling_my` / `modeling_tf_my` / `modeling_flax_my`). Nothing is imported for a
+    backend that is not installed.
+
+    Example:
+        >>> from pretrained.models.bert import BertModel
+        >>> from pretrained.testing.cross_mixin import find_twin
+        >>> find_twin(BertModel, "flax").__name__
+        'FlaxBertModel'
+    """
+    if importlib.util.find_spec(_FRAMEWORK_MODULES[backend]) is None:
+        return None
+    own = backend_of(model_class)
+    stem = model_class.__name__[len(BACKEND_PREFIXES[own]):]
+    name = BACKEND_PREFIXES[backend] + stem
+    module_name = model_class.__module__
+    candidates = [module_name]
+    found = re.fullmatch(r"(?P<package>.*\.)?modeling_(?:tf_|flax_)?(?P<rest>\w+)", module_name)
+    if found:
+        candidates.append(f"{found['package'] or ''}modeling_{_MODULE_INFIX[backend]}{found['rest']}")
+    for candidate in candidates:
+        module = sys.modules.get(candidate)
+        if module is None:
+            try:
+                module = importlib.import_module(candidate)
+            except ImportError:
+                continue
+        twin = getattr(module, name, None)
+        if isinstance(twin, type) and twin is not model_class and backend_of(twin) == backend:
+            return twin
+    return None
+
+
+def random_inputs(inputs: dict[str, Any], config: PretrainedConfig, *, seed: int = 0) -> dict[str, Any]:
+    """`inputs` with token ids and float inputs redrawn at random (same shapes and dtypes; ids below
+    `config.vocab_size`); masks and other integer inputs kept.
+
+    Example:
+        >>> import numpy as np
+        >>> from pretrained import PretrainedConfig
+        >>> from pretrained.testing.cross_mixin import random_inputs
+        >>> ids = random_inputs({"input_ids": np.ones((2, 3), np.int64)}, PretrainedConfig(vocab_size=5))["input_ids"]
+        >>> ids.shape, int(ids.max()) < 5
+        ((2, 3), True)
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, value in inputs.items():
+        array = np.asarray(value)
+        vocab = getattr(config, "vocab_size", None)
+        if array.dtype.kind in "iu" and name.endswith("input_ids") and vocab:
+            array = rng.integers(0, int(vocab), size=array.shape).astype(array.dtype)
+        elif array.dtype.kind == "f":
+            array = rng.normal(size=array.shape).astype(array.dtype)
+        out[name] = array
+    return out
+
+
+class TwinEquivalenceMixin:
+    """`test_equivalence_with_other_backends`, run by every backend tester mixin: `twin_classes` (default: the
+    base model class — every class shares its layers) is saved and loaded by its twin in each other installed backend ([`find_twin`]
+    [pretrained.testing.cross_mixin.find_twin]); the load must be complete and the outputs on random inputs equal
+    within `twin_atol` (only the main, first output where one backend returns more, e.g. a cache). Skipped when no twin exists; `test_twins = False` switches it off."""
+
+    test_twins: ClassVar[bool] = True
+    twin_atol: ClassVar[float] = 1e-4
+    twin_classes: ClassVar[tuple[type, ...]] = ()  # default: base_model_class, else the first model class
+
+    def test_equivalence_with_other_backends(self, tmp_path: Path) -> None:
+        if not self.test_twins:
+            pytest.skip("test_twins = False")
+        checked = []
+        base = getattr(self, "base_model_class", None)
+        for model_class in self.twin_classes or ((base,) if base else self._classes()[:1]):  # type: ignore[attr-defined]
+            own = backend_of(model_class)
+            twins = {b: find_twin(model_class, b) for b in _ORDER if b != own}
+            twins = {backend: twin for backend, twin in twins.items() if twin is not None}
+            if not twins:
+                continue
+            model = self._model(model_class)  # type: ignore[attr-defined]
+            inputs = random_inputs(self.get_inputs(model.config), model.config)  # type: ignore[attr-defined]
+            expected = run_model(model, inputs)
+            directory = tmp_path / model_class.__name__
+            model.save_pretrained(directory)
+            for twin in twins.values():
+                loaded, info = twin.from_pretrained(directory, output_loading_info=True)
+                assert not info["missing_keys"] and not info["unexpected_keys"], f"{twin.__name__}: {info}"
+                actual, reference = run_model(loaded, inputs), expected
+                if len(actual) != len(reference):  # one backend returns more (a cache): compare the main output
+                    actual, reference = actual[:1], reference[:1]
+                assert_outputs_close(reference, actual, atol=self.twin_atol,
+                                     what=f"{model_class.__name__} -> {twin.__name__} (random inputs)")
+                checked.append(twin.__name__)
+        if not checked:
+            pytest.skip("no twin class in another installed backend")

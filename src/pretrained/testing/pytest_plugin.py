@@ -5,7 +5,7 @@ can request it, without a conftest.
 
 Example:
     >>> # in a test module
-    >>> def test_upload(local_hub):  # doctest: +SKIP
+    >>> def test_upload(local_hub):
     ...     from huggingface_hub import HfApi
     ...     HfApi().create_repo("tiny")
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .hub_server import LocalHub
+    from .hub import LocalHub
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def local_hub(tmp_path: Path) -> Iterator[LocalHub]:
     restored afterwards.
 
     Example:
-        >>> def test_roundtrip(local_hub):  # doctest: +SKIP
+        >>> def test_roundtrip(local_hub):
         ...     assert local_hub.endpoint.startswith("http://127.0.0.1:")
     """
-    from .hub_server import LocalHub
+    from .hub import LocalHub
 
     with LocalHub(root=tmp_path / "hub", hf_home=tmp_path / "hf_home") as hub:
         yield hub

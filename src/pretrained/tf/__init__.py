@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..auto_names import backend_auto_names
 from ..errors import MissingBackendError
+from ..utils.backends import warn_if_triton_beside_tensorflow
 from ..utils.lazy import lazy_names
 
 
@@ -46,26 +48,31 @@ def _check_backend() -> None:
         ) from exc
 
 
+warn_if_triton_beside_tensorflow("tensorflow")
 _check_backend()
 
-from .modeling import TFPreTrainedModel  # noqa: E402
+from .embeddings import resize_embedding, resize_output_embedding  # noqa: E402
+from .generation import TFGenerationMixin  # noqa: E402
+from .modeling import TFPreTrainedModel, unpack_inputs  # noqa: E402
 from .module_utils import TFModelUtilsMixin, TFModuleUtilsMixin  # noqa: E402
+from .pruning import find_pruneable_heads_and_indices, prune_linear_layer  # noqa: E402
 from .variables import CanonicalVariable, canonical_variables  # noqa: E402
 
 # written separately: resolved on first access so this package imports without it
-_AUTO = (
-    "TFAutoModel",
-    "TFAutoModelForImageClassification",
-    "TFAutoModelForMaskedLM",
-    "TFAutoModelForSequenceClassification",
-)
+_AUTO = backend_auto_names("tf")
 
 __all__ = [
     "CanonicalVariable",
+    "TFGenerationMixin",
     "TFModelUtilsMixin",
     "TFModuleUtilsMixin",
     "TFPreTrainedModel",
     "canonical_variables",
+    "find_pruneable_heads_and_indices",
+    "prune_linear_layer",
+    "resize_embedding",
+    "resize_output_embedding",
+    "unpack_inputs",
     *_AUTO,
 ]
 
@@ -76,7 +83,13 @@ __getattr__, __dir__ = lazy_names(__name__, dict.fromkeys(_AUTO, ".auto"))
 if TYPE_CHECKING:
     from .auto import (  # noqa: F401
         TFAutoModel,
+        TFAutoModelForCausalLM,
         TFAutoModelForImageClassification,
         TFAutoModelForMaskedLM,
+        TFAutoModelForMultipleChoice,
+        TFAutoModelForNextSentencePrediction,
+        TFAutoModelForPreTraining,
+        TFAutoModelForQuestionAnswering,
         TFAutoModelForSequenceClassification,
+        TFAutoModelForTokenClassification,
     )

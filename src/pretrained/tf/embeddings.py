@@ -3,26 +3,24 @@
 
 Example:
     >>> import keras, numpy as np
-    >>> from pretrained.tf.embeddings import resized_embedding
+    >>> from pretrained.tf.embeddings import resize_embedding
     >>> old = keras.layers.Embedding(10, 4, name="word_embeddings")
     >>> old.build()
-    >>> new = resized_embedding(old, 12, mean_resizing=False, initializer_range=0.02)
+    >>> new = resize_embedding(old, 12, mean_resizing=False, initializer_range=0.02)
     >>> new.name, new.embeddings.shape, bool(np.all(new.embeddings.numpy()[:10] == old.embeddings.numpy()))
     ('word_embeddings', TensorShape([12, 4]), True)
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import numpy as np
 
-from ..resizing import new_vocab_size, resized_bias, resized_rows
-from .variables import build_with_values
+from ..resizing import resized_bias, resized_rows
+from .loading import build_with_values
 
 
-def resized_embedding(
+def resize_embedding(
     old: keras.layers.Embedding,
     new_num_tokens: int,
     *,
@@ -48,30 +46,46 @@ def resized_embedding(
     return new
 
 
-def resize_token_embeddings(
-    model: Any, new_num_tokens: int | None, *, pad_to_multiple_of: int | None, mean_resizing: bool
-) -> keras.layers.Embedding:
-    """Resize `model`'s input embeddings, its untied output embeddings and its output bias (`get_bias()`), and set
-    `config.vocab_size`. Returns the (new) input embedding layer."""
-    model._ensure_built()
-    old = model.get_input_embeddings()
-    if new_num_tokens is None and pad_to_multiple_of is None:
-        return old
-    size = new_vocab_size(old.input_dim, new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
-    rng = np.random.default_rng()
-    init_range = float(getattr(model.config, "initializer_range", 0.02))
-    output = model.get_output_embeddings()
-    new = resized_embedding(old, size, mean_resizing=mean_resizing, initializer_range=init_range, rng=rng)
-    model.set_input_embeddings(new)
-    if output is not None and output is not old and isinstance(output, keras.layers.Embedding):
-        model.set_output_embeddings(
-            resized_embedding(output, size, mean_resizing=mean_resizing, initializer_range=init_range, rng=rng)
-        )
-    bias = model.get_bias()
-    if bias:
-        model.set_bias(
-            {name: resized_bias(var.numpy(), size, mean_resizing=mean_resizing, rng=rng) for name, var in bias.items()}
-        )
-    model.config.get_text_config().vocab_size = size
-    model.tie_weights()
-    return model.get_input_embeddings()
+def resize_output_embedding(
+    old: keras.layers.Layer,
+    new_num_tokens: int,
+    *,
+    mean_resizing: bool,
+    initializer_range: float = 0.02,
+    rng: np.random.Generator | None = None,
+) -> keras.layers.Layer:
+    """An untied output projection resized to `new_num_tokens` outputs: an `Embedding` (used through its matrix) is
+    resized like an input embedding; a `Dense` keeps its old output columns (and bias entries) and gets new ones by
+    the same rules.
+
+    Example:
+        >>> import keras
+        >>> from pretrained.tf.embeddings import resize_output_embedding
+        >>> head = keras.layers.Dense(10, name="decoder")
+        >>> head.build((None, 4))
+        >>> resize_output_embedding(head, 12, mean_resizing=True).kernel.shape
+        TensorShape([4, 12])
+    """
+    if isinstance(old, keras.layers.Embedding):
+        return resize_embedding(old, new_num_tokens, mean_resizing=mean_resizing,
+                                 initializer_range=initializer_range, rng=rng)
+    if not isinstance(old, keras.layers.Dense):
+        raise TypeError(f"cannot resize an output embedding of type {type(old).__name__} (expected Embedding or Dense)")
+    rng = rng or np.random.default_rng()
+    rows = old.kernel.numpy().T  # (out, in), like an embedding table
+    init = None
+    if not mean_resizing:
+        init = rng.normal(0.0, initializer_range, (new_num_tokens, rows.shape[1]))
+    values = {"kernel": np.ascontiguousarray(resized_rows(rows, new_num_tokens, mean_resizing=mean_resizing, rng=rng,
+                                                          init=init).T)}
+    if old.use_bias:
+        values["bias"] = resized_bias(old.bias.numpy(), new_num_tokens, mean_resizing=mean_resizing, rng=rng)
+    new = keras.layers.Dense(new_num_tokens, use_bias=old.use_bias, kernel_initializer=old.kernel_initializer,
+                             name=old.name, dtype=old.dtype_policy)
+    build_with_values(new, (None, rows.shape[1]), values)
+    return new
+
+
+# the names of earlier versions
+resized_embedding = resize_embedding
+resized_output = resize_output_embedding

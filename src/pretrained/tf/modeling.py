@@ -32,10 +32,12 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import inspect
 import os
-import re
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,45 +45,45 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import loading
-from ..checkpoint import CheckpointReader, HostTensor
+from ..checkpoint import StreamedTensor
 from ..configuration import PretrainedConfig
-from ..errors import ConfigError
-from ..heads import merge_pruned_heads
-from ..hub import WEIGHT_PATTERNS, PushToHubMixin
-from ..layout import LayoutOverride, num_batches_tracked_key, to_canonical
+from ..heads import layer_count, normalise_layer_numbers
+from ..layout import CanonicalVariable, LayoutOverride
+from ..modeling_base import LoadContext, PreTrainedBase, init_config, keeps_fp32
+from ..resizing import resized_bias
 from ..utils import logging
+from . import embeddings as _embeddings
+from .generation import TFGenerationMixin
+from .loading import deferred_variables, dtype_policy, initialize_variable, is_initialized, tensor_for_variable
 from .module_utils import TFModuleUtilsMixin
 from .variables import (
-    TensorReader,
-    _host_numpy,
     build_declared,
     canonical_variables,
-    deferred_variables,
-    initialize_variable,
-    is_initialized,
-    to_canonical_array,
+    forget_replaced_layers,
+    iter_layers,
+    read_canonical,
+    replacing_layers,
     unbuilt_layers,
 )
 
 logger = logging.get_logger(__name__)
 
-_PUSH_KWARGS = ("commit_message", "private", "token", "revision", "create_pr", "tags", "commit_description")
 
+class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, TFGenerationMixin, PreTrainedBase):
+    """Base class of `pretrained`'s TensorFlow models (a `keras.Model` on the TensorFlow backend).
 
-class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
-    """Base class of `pretrained`'s TensorFlow models (a `keras.Model` on the TensorFlow backend)."""
+    The public pipeline (`from_pretrained`, `save_pretrained`, ...) is
+    [`PreTrainedBase`][pretrained.modeling_base.PreTrainedBase]'s; this class supplies its hooks. Loading builds
+    the model with uninitialised Keras variables (no random init, no allocation) and creates each one straight
+    from its checkpoint tensor; `dtype` is the Keras dtype policy the layers are built under.
+    """
 
-    config_class: ClassVar[type[PretrainedConfig] | None] = None
-    base_model_prefix: ClassVar[str] = ""
-    main_input_name: ClassVar[str] = "input_ids"
-    _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_save: ClassVar[list[str] | None] = None
-    _tied_weights_keys: ClassVar[list[str] | None] = None
     _layout_overrides: ClassVar[list[LayoutOverride]] = []
-    _auto_class: ClassVar[str | None] = None
-    _push_replaces: ClassVar[list[str]] = WEIGHT_PATTERNS
+    framework: ClassVar[str] = "tf"
+    _default_auto_class: ClassVar[str] = "TFAutoModel"
+    _init_keywords: ClassVar[tuple[str, ...]] = ("name", "trainable", "autocast")
+    # transformers v4's TF `save_pretrained(saved_model=True, version=1, signatures=None)`
+    _backend_save_options: ClassVar[dict[str, Any]] = {"saved_model": False, "version": 1, "signatures": None}
 
     def __init__(self, config: PretrainedConfig, *inputs: Any, **kwargs: Any) -> None:
         """Store `config` (checked against `config_class`); `kwargs` go to `keras.Model` (`name`, `dtype`, ...).
@@ -91,11 +93,58 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
             >>> TFBertModel(BertConfig(num_hidden_layers=1)).config.num_hidden_layers
             1
         """
-        loading.check_config_class(type(self), config)
+        init_config(type(self), config)
         super().__init__(**kwargs)
         self.config = config
         self.name_or_path = config.name_or_path
         self._serving_fn: Any = None
+        self._heads_to_reprune: dict[int, list[int]] = {}
+        self._uses_internal_loss = False
+
+    def post_init(self) -> None:
+        """Call at the end of a subclass `__init__` (as in torch and Flax): re-applies `config.pruned_heads` (layer
+        numbers normalised: `-1` is the last layer) once the layers are built — right after the symbolic build
+        while loading, or before the first call — so a saved pruned model loads with its pruned shapes.
+
+        Example:
+            >>> import keras
+            >>> from pretrained import PretrainedConfig
+            >>> from pretrained.tf import TFPreTrainedModel
+            >>> class TFNet(TFPreTrainedModel):
+            ...     config_class = PretrainedConfig
+            ...     def __init__(self, config, **kwargs):
+            ...         super().__init__(config, **kwargs)
+            ...         self.proj = keras.layers.Dense(2)
+            ...         self.post_init()
+            ...     def call(self, input_ids, training=False):
+            ...         return self.proj(keras.ops.cast(input_ids, "float32"))
+            >>> TFNet(PretrainedConfig()).post_init()
+        """
+        pruned = self.config.pruned_heads or {}
+        self._heads_to_reprune = normalise_layer_numbers(pruned, layer_count(self.config)) if pruned else {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the model; as in transformers v4, the inputs may also come packed in the first argument: a dict (or
+        `BatchEncoding`) holding `main_input_name`, or a list / tuple of tensors in `call`'s parameter order. This
+        applies when `call`'s first parameter is `main_input_name`, as in every v4 model; any other first argument
+        (a Keras-style `call(self, inputs)` taking a dict) arrives as it is.
+
+        Example:
+            >>> import numpy as np
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> model = TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+            >>> ids = np.array([[1, 2, 3]], np.int32)
+            >>> model({"input_ids": ids, "attention_mask": np.ones_like(ids)}).last_hidden_state.shape
+            TensorShape([1, 3, 8])
+        """
+        if self._heads_to_reprune:
+            self._ensure_built()  # builds, then prunes (build_model)
+        if args and _is_packed(args[0]):
+            signature = inspect.signature(self.call)
+            if _packs_inputs(signature, self.main_input_name, args[0]):
+                kwargs = unpacked_inputs(signature, self.config, args, kwargs)
+                args = ()
+        return super().__call__(*args, **kwargs)
 
     # ------------------------------------------------------------------------------------------- building
     @property
@@ -123,84 +172,38 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         from keras.src.backend import compute_output_spec
         from keras.src.backend.common.stateless_scope import in_stateless_scope
 
+        heads, self._heads_to_reprune = self._heads_to_reprune, {}
         dummies = dict(self.dummy_inputs)
         if not in_stateless_scope():
             self(**dummies, training=False)
-            return
-        if not self.built:
-            self.build(None)  # layers with declared input shapes: no trace at all
-        if unbuilt_layers(self):  # the rest: trace once in a scratch graph (variables deferred, nothing computed)
-            specs = {k: keras.KerasTensor(np.shape(v), dtype=_dtype_of(v)) for k, v in dummies.items()}
-            compute_output_spec(lambda **inputs: self(**inputs, training=False), **specs)
+        else:
+            if not self.built:
+                self.build(None)  # layers with declared input shapes: no trace at all
+            if unbuilt_layers(self):  # the rest: trace once in a scratch graph (variables deferred, no compute)
+                specs = {k: keras.KerasTensor(np.shape(v), dtype=_dtype_of(v)) for k, v in dummies.items()}
+                compute_output_spec(lambda **inputs: self(**inputs, training=False), **specs)
+        if heads:  # config.pruned_heads, already recorded there
+            with self._replacing_layers():
+                self.base_model._prune_heads(heads)
+        forget_replaced_layers(self)
 
-    def _ensure_built(self) -> None:
-        if not self.built:
-            self.build_model()
+    def build_in_name_scope(self) -> None:
+        """transformers v4's way to create the variables before loading or inspecting them: `build_model()` (Keras 3
+        names variables by layer path, so no name scope is needed).
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> model = TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+            >>> model.build_in_name_scope()
+            >>> len(model.weights) > 0
+            True
+        """
+        self.build_model()
 
     def build(self, input_shape: Any = None) -> None:
         """Keras' hook: build the sub-layers whose input shapes were declared
         ([`declare_input_shape`][pretrained.tf.variables.declare_input_shape]); the rest build on first call."""
         build_declared(self)
-
-    @property
-    def base_model(self) -> keras.layers.Layer:
-        """The layer holding the base model (`self.<base_model_prefix>`), or the model itself.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertForMaskedLM
-            >>> TFBertForMaskedLM(BertConfig(num_hidden_layers=1)).base_model.name
-            'bert'
-        """
-        return getattr(self, self.base_model_prefix, self) if self.base_model_prefix else self
-
-    # ------------------------------------------------------------------------------------------- embeddings
-    def get_input_embeddings(self) -> keras.layers.Layer:
-        """The input embedding layer (delegated to the base model).
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> TFBertModel(BertConfig(vocab_size=99)).get_input_embeddings().input_dim
-            99
-        """
-        base = self.base_model
-        if base is not self:
-            return base.get_input_embeddings()
-        raise NotImplementedError(f"{type(self).__name__} does not define get_input_embeddings()")
-
-    def set_input_embeddings(self, value: keras.layers.Layer) -> None:
-        """Replace the input embedding layer (delegated to the base model).
-
-        Example:
-            >>> import keras
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> model = TFBertModel(BertConfig(vocab_size=99))
-            >>> model.set_input_embeddings(keras.layers.Embedding(5, 768, name="word_embeddings"))
-            >>> model.get_input_embeddings().input_dim
-            5
-        """
-        base = self.base_model
-        if base is not self:
-            return base.set_input_embeddings(value)
-        raise NotImplementedError(f"{type(self).__name__} does not define set_input_embeddings()")
-
-    def get_output_embeddings(self) -> keras.layers.Layer | None:
-        """The output embedding layer of an LM head (the input embedding when tied), or None.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> TFBertModel(BertConfig()).get_output_embeddings() is None
-            True
-        """
-        return None
-
-    def set_output_embeddings(self, value: keras.layers.Layer) -> None:
-        """Replace the output embedding layer of an untied LM head.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> TFBertModel(BertConfig()).set_output_embeddings(None)  # doctest: +SKIP
-        """
-        raise NotImplementedError(f"{type(self).__name__} has no output embeddings to set")
 
     def get_bias(self) -> dict[str, Any] | None:
         """The output bias variables of an LM head, by name (resized with the vocabulary), or None.
@@ -216,6 +219,40 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         """Replace the output bias variables named in `value` (arrays of the new size)."""
         raise NotImplementedError(f"{type(self).__name__} has no output bias to set")
 
+    def get_lm_head(self) -> keras.layers.Layer | None:
+        """The language-model head layer (the one holding the output bias), or None (transformers v4's name).
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)).get_lm_head() is None
+            True
+        """
+        return None
+
+    def get_output_layer_with_bias(self) -> keras.layers.Layer | None:
+        """Deprecated in transformers v4: `get_lm_head()`.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)).get_output_layer_with_bias() is None
+            True
+        """
+        warnings.warn("get_output_layer_with_bias is deprecated (as in transformers v4): use get_lm_head",
+                      FutureWarning, stacklevel=2)
+        return self.get_lm_head()
+
+    def get_prefix_bias_name(self) -> str | None:
+        """Deprecated in transformers v4 (Keras 2 name scopes): always None here; use `get_bias()`.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)).get_prefix_bias_name() is None
+            True
+        """
+        warnings.warn("get_prefix_bias_name is deprecated (as in transformers v4): use get_bias", FutureWarning,
+                      stacklevel=2)
+        return None
+
     def tie_weights(self) -> None:
         """Re-establish tied weights. Keras models tie by reading the shared variable at call time (the BERT MLM
         decoder multiplies by the word-embedding matrix), so there is nothing to copy by default.
@@ -225,239 +262,146 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
             >>> TFBertForMaskedLM(BertConfig(num_hidden_layers=1)).tie_weights()
         """
 
-    def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
-    ) -> keras.layers.Layer:
-        """Resize the vocabulary (input embeddings, untied output embeddings, output bias, `config.vocab_size`).
-
-        New rows are sampled around the mean of the old ones (`mean_resizing=True`, transformers v4.46+) or drawn
-        from the model's initializer. Returns the new input embedding layer.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertForMaskedLM
-            >>> model = TFBertForMaskedLM(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
-            ...                                      num_attention_heads=2, intermediate_size=16))
-            >>> model.resize_token_embeddings(33, pad_to_multiple_of=8).input_dim, model.config.vocab_size
-            (40, 40)
-        """
-        from .embeddings import resize_token_embeddings
-
-        return resize_token_embeddings(
-            self, new_num_tokens, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=mean_resizing
-        )
-
-    def prune_heads(self, heads_to_prune: Mapping[int, list[int]]) -> None:
-        """Remove attention heads (`{layer: [heads]}`); recorded in `config.pruned_heads`, so a saved pruned model
-        is rebuilt pruned by `from_pretrained`.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> model = TFBertModel(BertConfig(hidden_size=8, num_hidden_layers=2, num_attention_heads=4,
-            ...                                intermediate_size=16))
-            >>> model.prune_heads({0: [1, 2]})
-            >>> model.config.pruned_heads
-            {0: [1, 2]}
-        """
-        self._ensure_built()
-        self.config.pruned_heads = merge_pruned_heads(self.config.pruned_heads, heads_to_prune)
-        self.base_model._prune_heads(heads_to_prune)
-
-    # ------------------------------------------------------------------------------------------- saving
-    def canonical_state_dict(self, *, views: bool = False) -> dict[str, Any]:
-        """`{canonical key: HostTensor}` in PyTorch layout: shared variables once, `num_batches_tracked` as an int64
-        zero next to each BatchNorm's `running_mean`. With `views=True` the values are NumPy arrays in canonical
-        layout that may be strided views (a transposed kernel is not copied): what in-memory conversion streams from.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> state = TFBertModel(BertConfig(num_hidden_layers=1)).canonical_state_dict()
-            >>> state["encoder.layer.0.attention.self.query.weight"].shape
-            (768, 768)
-        """
-        self._ensure_built()
-        ignore = self._keys_to_ignore_on_save or ()
-        tensors: dict[str, HostTensor] = {}
-        for entry in canonical_variables(self, overrides=self._layout_overrides):
-            if any(re.search(pattern, entry.key) for pattern in ignore):
-                continue
-            if views:  # the variable's buffer shared through DLPack (copy on write), in canonical layout as a view
-                value = _host_numpy(tf.convert_to_tensor(entry.variable.value))
-                tensors[entry.key] = to_canonical(value, entry.transform)
-            else:  # no NumPy copies: shared buffers where the layouts match, kernels transposed by TensorFlow
-                tensors[entry.key] = HostTensor.from_numpy(to_canonical_array(entry.variable.value, entry.transform))
-            counter = num_batches_tracked_key(entry.key)
-            if counter is not None:
-                zero = np.zeros((), np.int64)
-                tensors[counter] = zero if views else HostTensor.from_numpy(zero)
-        return tensors
-
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike,
-        *,
-        safe_serialization: bool = True,
-        max_shard_size: int | str = "5GB",
-        push_to_hub: bool = False,
-        variant: str | None = None,
-        **hub_kwargs: Any,
-    ) -> None:
-        """Write `config.json` + the canonical safetensors (sharded with an index above `max_shard_size`), atomically;
-        with `push_to_hub=True` also upload them (`repo_id=` defaults to the directory name).
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> TFBertModel(BertConfig(num_hidden_layers=1)).save_pretrained("/tmp/tf-bert-1")
-            >>> sorted(os.listdir("/tmp/tf-bert-1"))
-            ['config.json', 'model.safetensors']
-        """
-        if not safe_serialization:
-            raise ConfigError(
-                "TensorFlow models save only safetensors (the canonical checkpoint every backend reads); "
-                "call save_pretrained without safe_serialization=False"
-            )
-        loading.save_model_files(
-            save_directory, model=self, tensors=self.canonical_state_dict(), max_shard_size=max_shard_size,
-            variant=variant,
-        )
-        if push_to_hub:
-            repo_id = hub_kwargs.pop("repo_id", None) or Path(save_directory).name
-            push = {k: v for k, v in hub_kwargs.items() if k in _PUSH_KWARGS}
-            self.push_to_hub(repo_id, max_shard_size=max_shard_size, **push)
-
-    def _save_for_push(self, save_directory: Path, **kwargs: Any) -> None:
-        self.save_pretrained(
-            save_directory,
-            max_shard_size=kwargs.get("max_shard_size", "5GB"),
-            safe_serialization=kwargs.get("safe_serialization", True),
-        )
-
-    # ------------------------------------------------------------------------------------------- loading
+    # ------------------------------------------------------------------------------------------- pipeline hooks
     @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike,
-        *model_args: Any,
-        config: PretrainedConfig | str | os.PathLike | None = None,
-        state_dict: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Load a canonical checkpoint (local directory, file, or Hub repo id), whichever backend saved it.
-
-        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
-        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
-
-        Options as in PyTorch: `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`,
-        `dtype` (`"auto"` = the checkpoint's), `variant`, `output_loading_info`, `ignore_mismatched_sizes`, `strict`,
-        `verify`; other kwargs override config attributes. `from_pt=True` is accepted and ignored. Variables are
-        created straight from the checkpoint tensors (streamed one at a time); only what the checkpoint lacks is
-        randomly initialised.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> TFBertModel(BertConfig(num_hidden_layers=1)).save_pretrained("/tmp/tf-bert-2")
-            >>> model, info = TFBertModel.from_pretrained("/tmp/tf-bert-2", output_loading_info=True)
-            >>> info["missing_keys"], info["unexpected_keys"]
-            ([], [])
-        """
-        options = loading.split_load_kwargs(kwargs)
-        config, model_kwargs = loading.load_config(
-            cls.config_class or PretrainedConfig, pretrained_model_name_or_path, config, options, kwargs
-        )
+    def _reader_options(cls) -> dict[str, Any]:
         # pread: every tensor is copied into a TF variable anyway, so the file's pages need not stay mapped in RSS
-        with loading.open_reader(pretrained_model_name_or_path, state_dict, options, backend="pread") as reader:
-            source = loading.source_name(reader) if state_dict is not None else str(pretrained_model_name_or_path)
-            dtype = loading.resolve_dtype(options.dtype, reader)
-            with dtype_policy(dtype), deferred_variables() as created:
-                model = cls(config, *model_args, **model_kwargs)
-                model.build_model()
-            try:
-                plan, mismatched = model._plan_load(reader, options, source)
-                model._stream_in(reader, plan)
-            finally:
-                for variable in created:  # what the checkpoint lacked (and any non-checkpoint state)
-                    initialize_variable(variable)
-        model.tie_weights()
-        report = loading.LoadingReport.from_plan(plan, mismatched)
-        report.finish(model_class=cls.__name__, source=source, strict=options.strict)
-        return (model, report.as_dict()) if options.output_loading_info else model
+        return {"backend": "pread"}
 
-    def load_canonical_state(
-        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
-    ) -> loading.LoadingReport:
-        """Copy canonical tensors into this model's variables in place (building it first if needed), through the same
-        key planning and streaming as `from_pretrained`; return the `LoadingReport` (missing / unexpected /
-        mismatched keys).
-
-        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
-        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Variables keep their dtypes.
-        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, TFBertModel
-            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)
-            >>> a, b = TFBertModel(config), TFBertModel(config)
-            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
-            True
-            >>> bool((a.pooler.dense.kernel.numpy() == b.pooler.dense.kernel.numpy()).all())
-            True
-        """
-        self._ensure_built()
-        options = loading.LoadOptions(strict=strict, ignore_mismatched_sizes=ignore_mismatched_sizes)
-        with loading.as_reader(source, backend="pread") as reader:
-            name = loading.source_name(reader)
-            plan, mismatched = self._plan_load(reader, options, name)
-            self._stream_in(reader, plan)
-        self.tie_weights()
-        report = loading.LoadingReport.from_plan(plan, mismatched)
-        report.finish(model_class=type(self).__name__, source=name, strict=strict)
-        return report
-
-    def _plan_load(
-        self, reader: CheckpointReader, options: loading.LoadOptions, source: str
-    ) -> tuple[loading.KeyPlan, list[tuple[str, tuple[int, ...], tuple[int, ...]]]]:
-        shapes = {e.key: e.canonical_shape for e in canonical_variables(self, overrides=self._layout_overrides)}
-        plan = loading.plan_keys(
-            shapes,
-            reader.keys(),
-            base_model_prefix=self.base_model_prefix,
-            ignore_missing=self._keys_to_ignore_on_load_missing or (),
-            ignore_unexpected=self._keys_to_ignore_on_load_unexpected or (),
-        )
-        mismatched = loading.find_mismatched(plan, shapes, reader)
-        loading.drop_mismatched(
-            plan, mismatched, ignore_mismatched_sizes=options.ignore_mismatched_sizes, source=source,
-            model_class=type(self).__name__,
-        )
-        return plan, mismatched
-
-    def _stream_in(self, reader: CheckpointReader, plan: loading.KeyPlan) -> None:
-        entries = {e.key: e for e in canonical_variables(self, overrides=self._layout_overrides)}
-        targets: dict[str, list[str]] = {}
-        for model_key, checkpoint_key in plan.to_load.items():
-            targets.setdefault(checkpoint_key, []).append(model_key)
-        # one copy from the file per tensor, kernels transposed by TensorFlow (see TensorReader)
-        layouts = {key: [(entries[m].transform, entries[m].shape) for m in models] for key, models in targets.items()}
-        for checkpoint_key, tensors in TensorReader(reader).stream(layouts):
-            for model_key, tensor in zip(targets[checkpoint_key], tensors):
-                initialize_variable(entries[model_key].variable, tensor)
-
-    # ------------------------------------------------------------------------------------------- misc
     @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "TFAutoModel") -> None:
-        """Mark this class so `save_pretrained` ships its code and writes `auto_map` for `auto_class`.
+    def _build_uninitialised(cls, load: LoadContext) -> TFPreTrainedModel:
+        """Build every layer with deferred variables (a symbolic call: no compute, no random init)."""
+        with dtype_policy(load.dtype), deferred_variables() as created:
+            model = cls(load.config, *load.model_args, **load.model_kwargs)
+            for path, layer in iter_layers(model):  # before the build: their variables are created in float32
+                if load.keep_in_fp32 and keeps_fp32(".".join(path), load.keep_in_fp32):
+                    layer.dtype_policy = "float32"
+            model.build_model()
+        load.state["created"] = created
+        return model
+
+    @classmethod
+    def _build_with_dtype(cls, config: PretrainedConfig, dtype: str | None, kwargs: dict[str, Any]
+                          ) -> TFPreTrainedModel:
+        with dtype_policy(dtype):
+            model = cls(config, **kwargs)
+            model.build_model()
+        return model
+
+    def _submodules(self) -> Any:
+        return self._flatten_layers(include_self=True, recursive=True)
+
+    def _ensure_built(self) -> None:
+        if not self.built:
+            self.build_model()
+
+    def _replacing_layers(self) -> AbstractContextManager[None]:
+        return replacing_layers(self)
+
+    def _canonical_variables(self) -> list[CanonicalVariable]:
+        forget_replaced_layers(self)
+        return canonical_variables(self)
+
+    def _initialise_missing(self, variables: Mapping[str, CanonicalVariable], loaded: set[str],
+                            load: LoadContext) -> None:
+        loaded_ids = {id(variables[key].variable) for key in loaded}
+        in_use = {id(variable) for variable in self.variables}  # not those of layers replaced while building
+        for variable in load.state.get("created", ()):  # what the checkpoint lacks, and any non-checkpoint state
+            if id(variable) not in loaded_ids and id(variable) in in_use:
+                initialize_variable(variable)
+
+    def _write_tensor(self, variable: CanonicalVariable, tensor: StreamedTensor, load: LoadContext) -> bool:
+        value, copied = tensor_for_variable(tensor, variable.transform, variable.shape)
+        initialize_variable(variable.variable, value)
+        return copied
+
+    def _finish_load(self, load: LoadContext) -> TFPreTrainedModel:
+        self.tie_weights()
+        return self
+
+    def _read_canonical(self, variable: CanonicalVariable, *, views: bool, lazy: bool = False) -> Any:
+        return read_canonical(variable, views=views, lazy=lazy)
+
+    def _save_backend_files(self, save_directory: Path, options: dict[str, Any]) -> None:
+        if options["saved_model"]:
+            self.save_saved_model(save_directory / "saved_model" / str(options["version"]),
+                                  signatures=options["signatures"])
+
+    def _vocab_rows(self, embedding: keras.layers.Embedding) -> int:
+        return int(embedding.input_dim)
+
+    def _resize_embedding(self, embedding: keras.layers.Embedding, new_num_tokens: int, *,
+                          mean_resizing: bool) -> keras.layers.Embedding:
+        return _embeddings.resize_embedding(embedding, new_num_tokens, mean_resizing=mean_resizing,
+                                             initializer_range=self._initializer_range())
+
+    def _resize_output_embedding(self, output: keras.layers.Layer, new_num_tokens: int, *, mean_resizing: bool,
+                                 input_embedding: keras.layers.Layer) -> keras.layers.Layer:
+        return _embeddings.resize_output_embedding(output, new_num_tokens, mean_resizing=mean_resizing,
+                                          initializer_range=self._initializer_range())
+
+    def _resize_output_bias(self, new_num_tokens: int, *, mean_resizing: bool) -> None:
+        bias = self.get_bias()
+        if bias:
+            rng = np.random.default_rng()
+            self.set_bias({name: resized_bias(np.asarray(var.numpy()), new_num_tokens, mean_resizing=mean_resizing,
+                                              rng=rng) for name, var in bias.items()})
+
+    def _initializer_range(self) -> float:
+        return float(getattr(self.config, "initializer_range", 0.02))
+
+    # ------------------------------------------------------------------------------------------- training
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = "auto_with_warning", *args: Any, **kwargs: Any) -> None:
+        """Keras' `compile`; as in transformers v4, without a `loss` (or with `"auto"` / `"passthrough"`) the model
+        trains on the loss it computes itself from `labels`: `fit(x, y)` passes `y` as `labels` when `call` takes
+        them, and `fit` on dicts that hold `labels` works too.
 
         Example:
-            >>> from pretrained.tf import TFPreTrainedModel
-            >>> class TFMine(TFPreTrainedModel):
-            ...     pass
-            >>> TFMine.register_for_auto_class()
-            >>> TFMine._auto_class
-            'TFAutoModel'
+            >>> import numpy as np
+            >>> from pretrained.models.bert import BertConfig, TFBertForSequenceClassification
+            >>> model = TFBertForSequenceClassification(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1,
+            ...                                                    num_attention_heads=2, intermediate_size=8))
+            >>> model.compile(optimizer="adam")
+            >>> history = model.fit({"input_ids": np.ones((4, 3), np.int32)}, np.array([0, 1, 0, 1]), verbose=0)
+            >>> sorted(history.history)
+            ['loss']
         """
-        from ..dynamic import register_for_auto_class
+        self._uses_internal_loss = isinstance(loss, str) and loss in ("auto", "auto_with_warning", "passthrough")
+        super().compile(optimizer, None if self._uses_internal_loss else loss, *args, **kwargs)
 
-        register_for_auto_class(cls, auto_class)
+    def train_step(self, data: Any) -> Any:
+        """Keras' training step, with `y` passed to the model as `labels` when it computes its own loss."""
+        return super().train_step(self._labels_as_inputs(data))
 
+    def test_step(self, data: Any) -> Any:
+        """Keras' evaluation step, with `y` passed to the model as `labels` when it computes its own loss."""
+        return super().test_step(self._labels_as_inputs(data))
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        """The model's own `loss` output (mean, plus any `add_loss` terms) when compiled without a loss; else
+        Keras' loss of the first output that is not `loss` (the logits), as in transformers v4."""
+        if not self._uses_internal_loss:
+            return super().compute_loss(x, y, _prediction(y_pred, y), sample_weight, training)
+        loss = y_pred.get("loss") if isinstance(y_pred, Mapping) else None
+        if loss is None:
+            raise ValueError(f"{type(self).__name__} was compiled without a loss, so it trains on its own `loss` "
+                             "output, but it returned none: pass `labels` (or fit(x, y)), or compile(loss=...)")
+        total = tf.reduce_mean(tf.cast(loss, tf.float32))
+        return total + tf.add_n([tf.cast(extra, tf.float32) for extra in self.losses]) if self.losses else total
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """Keras' metrics, on the first output that is not `loss` (the logits)."""
+        return super().compute_metrics(x, y, _prediction(y_pred, y), sample_weight)
+
+    def _labels_as_inputs(self, data: Any) -> Any:
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        takes_labels = "labels" in inspect.signature(self.call).parameters
+        if not self._uses_internal_loss or y is None or not takes_labels or not isinstance(x, Mapping):
+            return data
+        return keras.utils.pack_x_y_sample_weight({**x, "labels": y}, None, sample_weight)
+
+    # ------------------------------------------------------------------------------------------- serving
     @property
     def input_signature(self) -> dict[str, tf.TensorSpec]:
         """`tf.TensorSpec`s of the serving inputs: the dummy inputs' dtypes, batch and sequence axes left open.
@@ -507,6 +451,30 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
             return {k: v for k, v in output.items() if v is not None and tf.is_tensor(v)}
         return {"last_hidden_state": output}
 
+    def save_saved_model(self, directory: str | os.PathLike, *, signatures: Any = None) -> None:
+        """Write a TensorFlow SavedModel of the model to `directory`: what `save_pretrained(dir, saved_model=True,
+        version=1)` writes to `dir/saved_model/1` beside the canonical checkpoint, as transformers v4 did. Its
+        signatures are `serving_default` (`serving` over `input_signature`) and, when that takes int32 inputs,
+        `int64_serving` (the same with int64), unless `signatures` is given.
+
+        Example:
+            >>> import os, tempfile
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> d = tempfile.mkdtemp()
+            >>> TFBertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)).save_pretrained(d, saved_model=True)
+            >>> sorted(os.listdir(d)), sorted(os.listdir(os.path.join(d, "saved_model", "1")))[:2]
+            (['config.json', 'model.safetensors', 'saved_model'], ['assets', 'fingerprint.pb'])
+        """
+        self._ensure_built()
+        if signatures is None:
+            signatures = {"serving_default": self.serving.get_concrete_function()}
+            specs = self.input_signature
+            if any(spec.dtype == tf.int32 for spec in specs.values()):
+                wide = {name: tf.TensorSpec(spec.shape, tf.int64 if spec.dtype == tf.int32 else spec.dtype, name=name)
+                        for name, spec in specs.items()}
+                signatures["int64_serving"] = tf.function(self._serve).get_concrete_function(wide)
+        tf.saved_model.save(self, str(directory), signatures=signatures)
+
     def export(self, filepath: str | os.PathLike, format: str = "tf_saved_model", verbose: bool | None = None,
                input_signature: Any = None, **kwargs: Any) -> None:
         """Export a SavedModel whose `serve` endpoint takes a dict of `input_signature` tensors.
@@ -543,27 +511,103 @@ class TFPreTrainedModel(keras.Model, TFModuleUtilsMixin, PushToHubMixin):
         return cls(inner, **config)
 
 
-@contextlib.contextmanager
-def dtype_policy(dtype: str | None) -> Iterator[None]:
-    """Layers created inside use the Keras dtype policy `dtype` (`"float16"`, `"bfloat16"`, ...); None: unchanged.
+# ----------------------------------------------------------------------------------------------- v4 inputs
+def unpack_inputs(call: Callable[..., Any]) -> Callable[..., Any]:
+    """transformers v4's decorator for a TF layer's `call`: inputs packed in the first argument (a dict or
+    `BatchEncoding` of named inputs, or a list / tuple of tensors in parameter order) arrive as keyword arguments,
+    unsupported keywords raise `ValueError`, and `output_attentions` / `output_hidden_states` / `use_cache` /
+    `return_dict` left at None take the config's value. `TFPreTrainedModel.__call__` unpacks packed inputs of every
+    model already; the decorator is for v4 code's own layers (and keeps v4 code importable).
 
     Example:
-        >>> import keras
-        >>> from pretrained.tf.modeling import dtype_policy
-        >>> with dtype_policy("float16"):
-        ...     layer = keras.layers.Dense(2)
-        >>> layer.dtype_policy.name
-        'float16'
+        >>> import keras, numpy as np
+        >>> from pretrained import PretrainedConfig
+        >>> class Layer(keras.layers.Layer):
+        ...     config = PretrainedConfig(output_attentions=True)
+        ...     @unpack_inputs
+        ...     def call(self, input_ids, attention_mask=None, output_attentions=None):
+        ...         return input_ids.shape, attention_mask is not None, output_attentions
+        >>> Layer()({"input_ids": np.ones((1, 4)), "attention_mask": np.ones((1, 4))})
+        (TensorShape([1, 4]), True, True)
     """
-    if dtype is None:
-        yield
-        return
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(str(dtype))
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
+    signature = inspect.signature(call)
+
+    @functools.wraps(call)
+    def run_call_with_unpacked_inputs(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(self, **unpacked_inputs(signature, getattr(self, "config", None), args, kwargs, bound=True))
+
+    run_call_with_unpacked_inputs.__signature__ = signature  # Keras inspects `call`'s parameters
+    return run_call_with_unpacked_inputs
+
+
+_CONFIG_FLAGS = ("output_attentions", "output_hidden_states", "use_cache", "return_dict")
+
+
+def unpacked_inputs(signature: inspect.Signature, config: PretrainedConfig | None, args: tuple[Any, ...],
+                    kwargs: dict[str, Any], *, bound: bool = False) -> dict[str, Any]:
+    """The keyword arguments of a `call` with `signature` given v4-style packed inputs (see `unpack_inputs`);
+    `bound`: `signature` includes `self`.
+
+    Example:
+        >>> import inspect, numpy as np
+        >>> def call(input_ids, attention_mask=None, training=False): ...
+        >>> sorted(unpacked_inputs(inspect.signature(call), None, ([np.ones(2), np.zeros(2)],), {"training": True}))
+        ['attention_mask', 'input_ids', 'training']
+    """
+    parameters = list(signature.parameters.values())[1 if bound else 0:]
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    given = dict(zip(names, args))
+    main = given.pop(names[0]) if names and names[0] in given else kwargs.pop(names[0], None) if names else None
+    packed: dict[str, Any] = {}
+    if isinstance(main, Mapping):
+        packed = dict(main)
+        if "inputs" in packed and "input_ids" in names:
+            warnings.warn("`inputs` is deprecated (as in transformers v4): use `input_ids`", FutureWarning,
+                          stacklevel=3)
+            packed["input_ids"] = packed.pop("inputs")
+    elif _is_packed(main):
+        for position, value in enumerate(main):
+            name = getattr(value, "name", "").split(":")[0]
+            packed[name if name in names else names[position]] = value
+    elif names:
+        packed[names[0]] = main
+    merged = {**packed, **given, **kwargs}
+    unsupported = [key for key in merged if key not in names]
+    if unsupported and not takes_any:
+        raise ValueError(f"The following keyword arguments are not supported by this model: {unsupported}.")
+    for name in _CONFIG_FLAGS:
+        if name in names and merged.get(name) is None and config is not None and hasattr(config, name):
+            merged[name] = getattr(config, name)
+    return merged
+
+
+def _prediction(y_pred: Any, y: Any) -> Any:
+    """What Keras' losses and metrics compare with `y`: a model output's first field that is not `loss`, unless `y`
+    names the outputs itself (a dict)."""
+    if isinstance(y_pred, Mapping) and not isinstance(y, Mapping):
+        return next((value for key, value in y_pred.items() if key != "loss"), None)
+    return y_pred
+
+
+def _packs_inputs(signature: inspect.Signature, main_input_name: str, value: Any) -> bool:
+    """Whether a model's first argument is v4-style packed inputs: `call` starts with `main_input_name`, and the
+    value is a mapping holding it (or v4's deprecated `inputs`) or a list of tensors for several input parameters."""
+    names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not names or names[0] != main_input_name:
+        return False
+    if isinstance(value, Mapping):
+        return main_input_name in value or (main_input_name == "input_ids" and "inputs" in value)
+    inputs = [name for name in names if name not in ("training", "mask")]
+    return 1 < len(inputs) and len(value) <= len(inputs)
+
+
+def _is_packed(value: Any) -> bool:
+    """A v4 packed input: a mapping of named inputs, or a list / tuple of tensors or arrays (not nested numbers)."""
+    if isinstance(value, Mapping):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(
+        item is None or (hasattr(item, "shape") and len(item.shape) > 0) for item in value)
 
 
 def _dtype_of(value: Any) -> str:
@@ -571,4 +615,4 @@ def _dtype_of(value: Any) -> str:
     return keras.backend.standardize_dtype(dtype) if dtype is not None else "float32"
 
 
-__all__ = ["TFPreTrainedModel", "dtype_policy", "is_initialized"]
+__all__ = ["TFPreTrainedModel", "dtype_policy", "is_initialized", "unpack_inputs", "unpacked_inputs"]

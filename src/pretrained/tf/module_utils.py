@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -18,6 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from ..layout import RUNNING_MEAN
+from ..modeling_base import chunk_count, padding_warning
 
 _BUFFER_LEAVES = (RUNNING_MEAN, "running_var")  # canonical leaves that are torch buffers, not parameters
 
@@ -47,7 +49,7 @@ class TFModuleUtilsMixin:
         embeddings = {id(v) for layer in _all_layers(self) if isinstance(layer, keras.layers.Embedding)
                       for v in layer.weights} if exclude_embeddings else set()
         total = 0
-        for entry in canonical_variables(self, overrides=getattr(self, "_layout_overrides", ())):
+        for entry in canonical_variables(self):
             if entry.key.rsplit(".", 1)[-1] in _BUFFER_LEAVES or id(entry.variable) in embeddings:
                 continue
             if only_trainable and not entry.variable.trainable:
@@ -113,8 +115,44 @@ class TFModuleUtilsMixin:
             mask = mask[..., None]
         return mask
 
+    def warn_if_padding_and_no_attention_mask(self, input_ids: Any, attention_mask: Any) -> None:
+        """Warn once when `input_ids` look padded (the config's `pad_token_id` first or last in a row) and no
+        `attention_mask` was given (v4); silent inside `tf.function` and symbolic builds.
+
+        Example:
+            >>> import numpy as np
+            >>> from pretrained.models.bert import BertConfig, TFBertModel
+            >>> model = TFBertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+            >>> model.warn_if_padding_and_no_attention_mask(np.array([[5, 6, 0]]), None)  # logs a warning
+        """
+        if attention_mask is not None or not tf.executing_eagerly() or isinstance(input_ids, keras.KerasTensor):
+            return
+        ids = np.asarray(input_ids)
+        padding_warning(ids[:, [-1, 0]] if ids.ndim == 2 else None, getattr(self, "config", None))
+
 
 TFModelUtilsMixin = TFModuleUtilsMixin  # transformers v4's name
+
+
+def apply_chunking_to_forward(forward_fn: Callable[..., Any], chunk_size: int, chunk_dim: int,
+                              *input_tensors: Any) -> Any:
+    """`forward_fn(*input_tensors)` computed in chunks of `chunk_size` along `chunk_dim` (less memory for the
+    feed-forward of long sequences; `chunk_size` 0, or a dimension unknown while tracing, runs it whole), as v4's
+    `config.chunk_size_feed_forward`.
+
+    Example:
+        >>> x = np.arange(8.0, dtype=np.float32).reshape(1, 4, 2)
+        >>> np.array_equal(apply_chunking_to_forward(lambda t: t * 2, 2, 1, x), x * 2)
+        True
+    """
+    length = input_tensors[0].shape[chunk_dim]
+    if length is None:
+        return forward_fn(*input_tensors)
+    chunks = chunk_count(int(length), chunk_size)
+    if chunks == 1:
+        return forward_fn(*input_tensors)
+    pieces = zip(*(ops.split(tensor, chunks, axis=chunk_dim) for tensor in input_tensors))
+    return ops.concatenate([forward_fn(*piece) for piece in pieces], axis=chunk_dim)
 
 
 def _compute_dtype(obj: Any) -> str:

@@ -6,47 +6,46 @@ features (kernel columns and the bias), `dim=1` keeps input features (kernel row
 
 Example:
     >>> import keras, numpy as np
-    >>> from pretrained.tf.pruning import prune_dense_layer
+    >>> from pretrained.tf.pruning import prune_linear_layer
     >>> dense = keras.layers.Dense(4, name="query")
     >>> dense.build((None, 3))
-    >>> pruned = prune_dense_layer(dense, np.array([0, 2]))
+    >>> pruned = prune_linear_layer(dense, np.array([0, 2]))
     >>> pruned.name, pruned.kernel.shape, pruned.bias.shape
     ('query', TensorShape([3, 2]), TensorShape([2]))
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import keras
 import numpy as np
 
-from ..heads import pruneable_heads_and_indices
-from .variables import build_with_values, replace_layer
+from ..heads import find_pruneable_heads_and_indices
+from .loading import build_with_values, is_initialized
+from .variables import replace_layer
 
-__all__ = ["find_pruneable_heads_and_indices", "prune_dense_layer", "prune_layer_attribute"]
-
-
-def find_pruneable_heads_and_indices(
-    heads: Iterable[int], n_heads: int, head_size: int, already_pruned_heads: set[int]
-) -> tuple[set[int], np.ndarray]:
-    """transformers v4's name for [`pruneable_heads_and_indices`][pretrained.heads.pruneable_heads_and_indices]."""
-    return pruneable_heads_and_indices(heads, n_heads, head_size, already_pruned_heads)
+__all__ = ["find_pruneable_heads_and_indices", "prune_dense_layer", "prune_layer_attribute", "prune_linear_layer"]
 
 
-def prune_dense_layer(layer: keras.layers.Dense, index: np.ndarray, *, dim: int = 0) -> keras.layers.Dense:
+def prune_linear_layer(layer: keras.layers.Dense, index: np.ndarray, *, dim: int = 0) -> keras.layers.Dense:
     """A new `Dense` (same name, activation, initializers, dtype policy) keeping entries `index` along `dim`."""
     if dim not in (0, 1):
         raise ValueError(f"dim must be 0 (output features) or 1 (input features), got {dim}")
     index = np.asarray(index, dtype=np.int64)
+    config = layer.get_config()
+    if not is_initialized(layer.kernel):  # built by the loader (no values yet): a new deferred layer of the new shape
+        rows, columns = (int(d) for d in layer.kernel.shape)
+        config["units"] = len(index) if dim == 0 else columns
+        new = type(layer).from_config(config)
+        new.build((None, rows if dim == 0 else len(index)))
+        return new
     kernel = layer.kernel.numpy()
     kernel = kernel[:, index] if dim == 0 else kernel[index, :]
     values = {"kernel": kernel}
     if layer.use_bias:
         bias = layer.bias.numpy()
         values["bias"] = bias[index] if dim == 0 else bias
-    config = layer.get_config()
     config["units"] = int(kernel.shape[1])
     new = type(layer).from_config(config)
     build_with_values(new, (None, int(kernel.shape[0])), values)
@@ -68,6 +67,9 @@ def prune_layer_attribute(parent: Any, attribute: str, index: np.ndarray, *, dim
         >>> prune_layer_attribute(block, "dense", np.array([1, 3]), dim=1).kernel.shape
         TensorShape([2, 4])
     """
-    new = prune_dense_layer(getattr(parent, attribute), index, dim=dim)
+    new = prune_linear_layer(getattr(parent, attribute), index, dim=dim)
     replace_layer(parent, attribute, new)
     return new
+
+
+prune_dense_layer = prune_linear_layer  # the name of earlier versions

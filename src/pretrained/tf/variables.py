@@ -1,4 +1,5 @@
-"""Keras variables <-> canonical (PyTorch `state_dict`) keys, and variables created without random init.
+"""Keras variables <-> canonical (PyTorch `state_dict`) keys, the container layers that name them, and reading a
+variable out in canonical layout.
 
 A Keras model built for `pretrained` names every layer explicitly with the attribute name of the PyTorch module
 (`layer1`, `0`, `conv1`, ...), and numbered children live in a [`LayerList`][pretrained.tf.variables.LayerList].
@@ -6,10 +7,7 @@ Walking the layers by those names gives the path `("layer1", "0", "conv1", "kern
 [`pretrained.layout`][pretrained.layout] maps to `layer1.0.conv1.weight`. Save, load and conversion all use
 [`canonical_variables`][pretrained.tf.variables.canonical_variables]; Keras' own `variable.path` is never parsed.
 
-The loader builds a model inside [`deferred_variables`][pretrained.tf.variables.deferred_variables]: Keras 3 then
-creates every variable *uninitialised* (its initializer is kept, no tensor is allocated), and
-[`initialize_variable`][pretrained.tf.variables.initialize_variable] later creates each one directly from the
-checkpoint tensor, or from its own initializer when the checkpoint lacks it.
+Building without random init and streaming tensors in live in [`pretrained.tf.loading`][pretrained.tf.loading].
 
 Example:
     >>> import keras
@@ -29,51 +27,28 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.backend.common import global_state
-from keras.src.backend.common.stateless_scope import StatelessScope
+from keras.src.utils.naming import to_snake_case
 
+from ..checkpoint import HostTensor, LazyTensor
 from ..layout import (
     DEPTHWISE,
     IDENTITY,
     KERNEL,
     TRANSPOSE,
+    CanonicalVariable,
     LayoutOverride,
-    canonical_shape,
-    from_canonical,
+    declared_overrides,
     path_to_key,
     to_canonical,
 )
-
-_REGISTRY = "uninitialized_variables"  # Keras 3's list of deferred variables (keras/src/backend/common/variables.py)
-
-
-@dataclass
-class CanonicalVariable:
-    """One checkpointed Keras variable: its layer path, canonical key, layout transform and the variable."""
-
-    path: tuple[str, ...]
-    key: str
-    transform: str
-    variable: Any  # keras.Variable
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.variable.shape)
-
-    @property
-    def dtype(self) -> str:
-        return str(self.variable.dtype)
-
-    @property
-    def canonical_shape(self) -> tuple[int, ...]:
-        return canonical_shape(self.shape, self.transform)
 
 
 def declare_input_shape(layer: keras.layers.Layer, shape: Any) -> keras.layers.Layer:
@@ -154,20 +129,141 @@ def _accepts_training(layer: keras.layers.Layer) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- walking
+def is_auto_named(layer: keras.layers.Layer) -> bool:
+    """Whether `layer.name` is the one Keras made up (`dense`, `dense_3`: no `name=` given)."""
+    base = to_snake_case(type(layer).__name__)
+    return layer.name == base or re.fullmatch(re.escape(base) + r"_\d+", layer.name) is not None
+
+
+def child_layers(layer: keras.layers.Layer) -> list[tuple[tuple[str, ...], keras.layers.Layer]]:
+    """The direct sub-layers of `layer` with their path below it, as PyTorch would name them.
+
+    A sub-layer is named by the attribute it is assigned to (`self.fc = Dense(...)` -> `fc`); lists and tuples
+    of layers add `0`, `1`, ... and dicts their keys (`self.h = [Block() for ...]` -> `h.0`, `h.1`); the children
+    of a `LayerList` or a `keras.Sequential` are `0`, `1`, .... An explicit
+    `name=` (anything but Keras' made-up `dense_3`) wins over the attribute. A layer Keras tracks that no
+    attribute holds any more (replaced by plain assignment) is skipped unless it has an explicit name.
+    """
+    found: list[tuple[tuple[str, ...], keras.layers.Layer]] = []
+    if isinstance(layer, (LayerList, keras.Sequential)):
+        items = layer.items if isinstance(layer, LayerList) else layer.layers
+        found = [((str(index),), child) for index, child in enumerate(items)]
+    else:
+        for attribute, value in vars(layer).items():
+            if attribute not in _KERAS_INTERNALS and not attribute.startswith("_self_"):
+                found += _held_layers(value, (attribute,))
+    seen = {id(child) for _, child in found}
+    found = [(_named(path, child), child) for path, child in found]
+    used = {path[0] for path, _ in found}
+    for child in layer._layers:  # tracked, yet held by no attribute: kept under an explicit name only
+        if id(child) not in seen and not is_auto_named(child) and child.name not in used:
+            found.append(((child.name,), child))
+    return found
+
+
+_KERAS_INTERNALS = frozenset({"_layers", "_tracker", "_inbound_nodes", "_outbound_nodes"})
+
+
+def _held_layers(value: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], keras.layers.Layer]]:
+    if isinstance(value, keras.layers.Layer):
+        return [(path, value)]
+    if isinstance(value, (list, tuple)):
+        return [entry for index, item in enumerate(value) for entry in _held_layers(item, (*path, str(index)))]
+    if isinstance(value, Mapping):
+        return [entry for name, item in value.items() for entry in _held_layers(item, (*path, str(name)))]
+    return []
+
+
+def _named(path: tuple[str, ...], child: keras.layers.Layer) -> tuple[str, ...]:
+    return path if is_auto_named(child) else (*path[:-1], child.name)
+
+
+def iter_layers(layer: keras.layers.Layer, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
+                                                                                          keras.layers.Layer]]:
+    """`(path, layer)` for `layer` (path `prefix`) and every sub-layer below it, depth first
+    ([`child_layers`][pretrained.tf.variables.child_layers] names each step)."""
+    yield from _walk(layer, prefix, set())
+
+
+def _walk(layer: keras.layers.Layer, prefix: tuple[str, ...], visited: set[int]) -> Iterator[tuple[tuple[str, ...],
+                                                                                                 keras.layers.Layer]]:
+    yield prefix, layer
+    visited.add(id(layer))
+    for path, child in child_layers(layer):
+        if id(child) in visited:  # shared (a tied head) or a back-reference: its variables are listed already
+            continue
+        yield from _walk(child, (*prefix, *path), visited)
+
+
 def iter_layer_variables(layer: keras.layers.Layer, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """`(path, variable)` for every variable a layer owns, then its sub-layers' (depth first, by layer name).
+    """`(path, variable)` for every variable a layer owns, then its sub-layers' (depth first).
 
     Only variables created with `add_weight` count (not seed-generator state); a variable reachable twice (a tied
     or shared layer) is yielded every time: [`canonical_variables`][pretrained.tf.variables.canonical_variables]
     keeps the first path.
     """
-    depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
-    for variable in [*layer._trainable_variables, *layer._non_trainable_variables]:
-        # Keras 3 calls the depthwise kernel "kernel"; the layout table knows it by its Keras 2 name
-        name = "depthwise_kernel" if depthwise and variable.name == "kernel" else variable.name
-        yield (*prefix, name), variable
-    for child in layer._layers:
-        yield from iter_layer_variables(child, (*prefix, child.name))
+    for path, owner in iter_layers(layer, prefix):
+        depthwise = isinstance(owner, keras.layers.DepthwiseConv2D)
+        for variable in [*owner._trainable_variables, *owner._non_trainable_variables]:
+            # Keras 3 calls the depthwise kernel "kernel"; the layout table knows it by its Keras 2 name
+            name = "depthwise_kernel" if depthwise and variable.name == "kernel" else variable.name
+            yield (*path, name), variable
+
+
+def forget_replaced_layers(layer: keras.layers.Layer) -> None:
+    """Stop Keras tracking sub-layers that no attribute holds any more (`self.wte = new_embedding` leaves the old
+    one in Keras' list, so its variables would still count as weights)."""
+    for _, owner in iter_layers(layer):
+        if isinstance(owner, keras.Sequential):
+            continue
+        kept = {id(child) for _, child in child_layers(owner)}
+        for child in list(owner._layers):
+            if id(child) not in kept:
+                _untrack(owner, child)
+
+
+@contextlib.contextmanager
+def replacing_layers(layer: keras.layers.Layer) -> Iterator[None]:
+    """Inside, sub-layers of the built `layer` may be replaced by plain assignment (`self.wte = new`), which Keras
+    refuses once a layer is built; on exit the replaced ones are untracked.
+
+    Example:
+        >>> import keras
+        >>> from pretrained.tf.variables import replacing_layers
+        >>> class Net(keras.layers.Layer):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = keras.layers.Dense(2)
+        ...     def call(self, x):
+        ...         return self.fc(x)
+        >>> net = Net()
+        >>> _ = net(keras.ops.ones((1, 3)))
+        >>> with replacing_layers(net):
+        ...     net.fc = keras.layers.Dense(4)
+        >>> len(net._layers)
+        1
+    """
+    trackers = [owner._tracker for _, owner in iter_layers(layer) if getattr(owner, "_tracker", None) is not None]
+    locked = [tracker for tracker in trackers if tracker.locked]
+    for tracker in locked:
+        tracker.unlock()
+    try:
+        yield
+    finally:
+        forget_replaced_layers(layer)
+        for tracker in locked:
+            tracker.lock()
+
+
+def _untrack(parent: keras.layers.Layer, child: keras.layers.Layer) -> None:
+    tracker = parent._tracker
+    locked = tracker.locked
+    tracker.unlock()
+    try:
+        parent._layers.remove(child)
+    finally:
+        if locked:
+            tracker.lock()
 
 
 def canonical_variables(
@@ -175,10 +271,12 @@ def canonical_variables(
 ) -> list[CanonicalVariable]:
     """Every checkpointed variable of `model` once (shared variables under their first path), with its key.
 
-    The model's own name is not part of the path; layer names are. Two variables that map to the same key are a
-    naming bug in the model and raise `ValueError` naming both paths.
+    The model's own name is not part of the path. `overrides` come first, then those the model's layer classes
+    declare (`_layout_overrides`, `canonical_layout`: [`declared_overrides`][pretrained.layout.declared_overrides]).
+    Two variables that map to the same key are a naming bug in the model and raise `ValueError` naming both paths.
     """
-    overrides = list(overrides)
+    modules = [(path, type(owner)) for path, owner in iter_layers(model)]
+    overrides = [*overrides, *declared_overrides(modules, base_model_prefix=getattr(model, "base_model_prefix", ""))]
     seen: set[int] = set()
     by_key: dict[str, CanonicalVariable] = {}
     for path, variable in iter_layer_variables(model):
@@ -191,130 +289,9 @@ def canonical_variables(
                 f"two variables of {type(model).__name__} map to the canonical key {key!r}: "
                 f"{'/'.join(by_key[key].path)} and {'/'.join(path)}; give their layers distinct names"
             )
-        by_key[key] = CanonicalVariable(path, key, transform, variable)
+        shape = tuple(int(d) for d in variable.shape)
+        by_key[key] = CanonicalVariable(key, shape, str(variable.dtype), transform, variable, path)
     return list(by_key.values())
-
-
-# ----------------------------------------------------------------------------------------------- deferred init
-@contextlib.contextmanager
-def deferred_variables() -> Iterator[list[Any]]:
-    """Create Keras variables without initialising them; yields the list that receives them on exit.
-
-    Inside, layers can be constructed and built (call them on `keras.KerasTensor`s: a symbolic call costs no
-    compute); each variable keeps its initializer and holds no tensor. Every variable in the list must then go
-    through [`initialize_variable`][pretrained.tf.variables.initialize_variable].
-
-    Example:
-        >>> import keras
-        >>> from pretrained.tf.variables import deferred_variables, initialize_variable
-        >>> with deferred_variables() as created:
-        ...     dense = keras.layers.Dense(2)
-        ...     dense.build((None, 3))
-        >>> for variable in created:
-        ...     initialize_variable(variable)
-        >>> dense.kernel.shape
-        TensorShape([3, 2])
-    """
-    before = global_state.get_global_attribute(_REGISTRY, [], set_to_default=True)
-    global_state.set_global_attribute(_REGISTRY, _CheapPlaceholders())
-    created: list[Any] = []
-    try:
-        with StatelessScope(initialize_variables=False):
-            yield created
-    finally:
-        created.extend(global_state.get_global_attribute(_REGISTRY) or [])
-        global_state.set_global_attribute(_REGISTRY, before)
-
-
-class _CheapPlaceholders(list):
-    """The deferred-variable registry while building: an uninitialised variable read during the symbolic trace
-    yields `initializer(shape)`; swap in zeros for that (restored by `initialize_variable`)."""
-
-    def append(self, variable: Any) -> None:
-        variable._pretrained_initializer = variable._initializer
-        variable._initializer = _zeros
-        super().append(variable)
-
-
-def _zeros(shape: Any, dtype: Any = None) -> Any:
-    return tf.zeros(shape, dtype=dtype)
-
-
-def is_initialized(variable: Any) -> bool:
-    return getattr(variable, "_value", None) is not None
-
-
-def initialize_variable(variable: Any, value: Any = None) -> None:
-    """Give a deferred variable its first value: `value` (an array or tensor, cast to the variable's dtype), or its
-    own initializer.
-
-    A variable that already holds a value is assigned instead.
-    """
-    original = variable.__dict__.pop("_pretrained_initializer", None)
-    if original is not None and not is_initialized(variable):
-        variable._initializer = original
-    if value is None:
-        if not is_initialized(variable):
-            variable._deferred_initialize()
-        return
-    if is_initialized(variable):
-        variable.assign(_as_tensor(value, variable.dtype))
-        return
-    variable._initializer = lambda shape, dtype: _as_tensor(value, dtype)
-    variable._deferred_initialize()
-
-
-def _as_tensor(value: Any, dtype: str) -> tf.Tensor:
-    tensor = value if tf.is_tensor(value) else tf.convert_to_tensor(np.ascontiguousarray(value))
-    return tensor if tensor.dtype.name == str(dtype) else tf.cast(tensor, dtype)
-
-
-def to_variable_layout(array: Any, transform: str, shape: Sequence[int]) -> tf.Tensor:
-    """A canonical (PyTorch-layout) array or tensor as a TF tensor in the variable's layout ([`pretrained.layout`]
-    [pretrained.layout]'s `from_canonical`). Permutations run in TensorFlow (multi-threaded, no NumPy copy)."""
-    tensor = array if tf.is_tensor(array) else None
-    permuted = _permute_in_tf(tensor if tensor is not None else array, transform, shape)
-    if permuted is not None:
-        return permuted
-    if tensor is not None:
-        array = tensor.numpy()
-    return tf.convert_to_tensor(np.ascontiguousarray(from_canonical(array, transform, shape=shape)))
-
-
-def _axes(transform: str, ndim: int) -> tuple[int, ...]:
-    """The permutation of `from_canonical(transform)` for a canonical array of rank `ndim`."""
-    if transform == KERNEL and ndim >= 2:  # canonical (out, in, *spatial) -> Keras (*spatial, in, out)
-        return (*range(2, ndim), 1, 0)
-    if transform == TRANSPOSE:
-        return tuple(range(ndim))[::-1]
-    if transform == DEPTHWISE and ndim == 4:  # (out, 1, kh, kw) -> (kh, kw, 1, out), then split out
-        return (2, 3, 1, 0)
-    return tuple(range(ndim))
-
-
-def _keeps_order(shape: Sequence[int], axes: Sequence[int]) -> bool:
-    """Whether permuting `shape` by `axes` keeps the memory order (only size-1 axes move): a reshape, no copy."""
-    moved = [axis for axis in axes if shape[axis] != 1]
-    return moved == sorted(moved)
-
-
-def _permute_in_tf(value: Any, transform: str, shape: Sequence[int]) -> tf.Tensor | None:
-    """`from_canonical` done by TensorFlow where it is a transpose (+ reshape); None for other transforms."""
-    ndim = len(value.shape)
-    if transform == DEPTHWISE and ndim != 4 or transform not in (IDENTITY, KERNEL, TRANSPOSE, DEPTHWISE):
-        return None
-    axes = _axes(transform, ndim)
-    if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
-        permuted = np.transpose(value, axes)
-        if permuted.flags.c_contiguous:  # a view of a kernel already in Keras layout (e.g. from Flax): one copy
-            value, axes = permuted, tuple(range(ndim))
-    tensor = tf.convert_to_tensor(value)
-    if axes != tuple(range(ndim)):
-        tensor = tf.transpose(tensor, axes)
-    if transform == DEPTHWISE:  # (kh, kw, 1, out) -> (kh, kw, out // mult, mult)
-        kh, kw, _, out = (int(d) for d in tensor.shape)
-        tensor = tf.reshape(tensor, (kh, kw, out // int(shape[-1]), int(shape[-1])))
-    return tensor
 
 
 def to_canonical_array(value: Any, transform: str) -> np.ndarray:
@@ -358,119 +335,31 @@ def _host_numpy(tensor: tf.Tensor) -> np.ndarray:
 
 
 _NUMPY_EXTENSION_DTYPES = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})  # ml_dtypes, not DLPack
-
-
-# ----------------------------------------------------------------------------------------------- fast reads
-_ALIGN = 64  # TensorFlow's alignment for a tensor it does not copy (EIGEN_MAX_ALIGN_BYTES)
 _CARRIERS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # same-width ints that cross DLPack
 _FAST_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
                           "uint16", "uint32", "uint64"})
 
 
-def _aligned_bytes(nbytes: int) -> np.ndarray:
-    raw = np.empty(nbytes + _ALIGN, np.uint8)
-    start = (-raw.ctypes.data) % _ALIGN
-    return raw[start:start + nbytes]
+
+def _as_tensor(value: Any, dtype: str) -> tf.Tensor:
+    tensor = value if tf.is_tensor(value) else tf.convert_to_tensor(np.ascontiguousarray(value))
+    return tensor if tensor.dtype.name == str(dtype) else tf.cast(tensor, dtype)
 
 
-Layout = tuple[str, Sequence[int]]  # (layout transform, variable shape)
 
 
-class TensorReader:
-    """Reads checkpoint tensors as TensorFlow tensors in the variables' layouts, with one copy from the file.
-
-    A tensor stored as the variable holds it (biases, norms, embeddings) is read by the reader's `read_into` straight
-    into a fresh 64-byte-aligned buffer, which TensorFlow adopts through DLPack (no copy; `tf.Variable` then adopts
-    the tensor, no copy either). A permuted tensor (kernels) is read into a scratch buffer reused from tensor to
-    tensor (its pages stay mapped: no page faults) and TensorFlow transposes it into the variable's own buffer
-    (multi-threaded). Peak memory: the model plus the largest permuted tensor. Readers without `read_into`
-    (in-memory states, legacy `.bin`) and unusual dtypes take `reader.get`.
-    """
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self._direct = callable(getattr(reader, "read_into", None))
-        self._scratch = np.empty(0, np.uint8)
-
-    def stream(self, wanted: Mapping[str, Sequence[Layout]]) -> Iterator[tuple[str, list[tf.Tensor]]]:
-        """For each checkpoint key of `wanted` (key -> the layouts of the variables it fills) that the checkpoint
-        holds: `(key, [tensor in each layout])`, in file order, with the reader's progress bar."""
-        if not self._direct:  # in-memory / legacy readers: their own order and arrays
-            for key, array in self.reader.iter_tensors(list(wanted)):
-                array = _to_numpy(array)
-                yield key, [to_variable_layout(array, transform, shape) for transform, shape in wanted[key]]
-            return
-        from ..utils import progress
-
-        reader = self.reader
-        files = {path: i for i, path in enumerate(reader.checkpoint.files)}
-        infos = [reader.info(key) for key in wanted if key in reader]
-        infos.sort(key=lambda info: (files.get(info.file, len(files)), info.offset or 0, info.key))
-        bar = progress.bar(total=len(infos), desc="Loading weights", unit="tensor",
-                           enabled=reader.total_bytes() > progress.MIN_BYTES_FOR_BAR)
-        with bar:
-            for info in infos:
-                buffer = self._read_bytes(info, wanted[info.key])
-                yield info.key, [self._convert(info, buffer, transform, shape) for transform, shape in wanted[info.key]]
-                bar.update(1)
-
-    def _read_bytes(self, info: Any, layouts: Sequence[Layout]) -> np.ndarray | None:
-        """The raw bytes of one tensor (None: read it with `reader.get`)."""
-        if info.dtype not in _FAST_DTYPES or info.nbytes == 0:
-            return None
-        # scratch only where every variable gets a new tensor (a transpose that merely reshapes aliases its input)
-        ndim = len(info.shape)
-        scratch = all(
-            transform in (KERNEL, TRANSPOSE, DEPTHWISE) and not _keeps_order(info.shape, _axes(transform, ndim))
-            for transform, _ in layouts
-        )
-        buffer = self._scratch_bytes(info.nbytes) if scratch else _aligned_bytes(info.nbytes)
-        return buffer if self.reader.read_into(info.key, buffer) else None
-
-    def _convert(self, info: Any, buffer: np.ndarray | None, transform: str, shape: Sequence[int]) -> tf.Tensor:
-        if buffer is None:
-            return to_variable_layout(_to_numpy(self.reader.get(info.key)), transform, shape)
-        dtype = tf.as_dtype(info.dtype)
-        carrier = buffer.view(_CARRIERS[dtype.size])
-        tensor = tf.experimental.dlpack.from_dlpack(carrier.__dlpack__())  # adopts the buffer, no copy
-        if dtype != tensor.dtype:
-            tensor = tf.bitcast(tensor, dtype)
-        tensor = tf.reshape(tensor, info.shape)
-        permuted = _permute_in_tf(tensor, transform, shape)
-        if permuted is None:  # not a permutation: NumPy, on a copy (the buffer may be scratch)
-            array = from_canonical(tensor.numpy(), transform, shape=shape)
-            permuted = tf.convert_to_tensor(np.ascontiguousarray(array))
-        return permuted
-
-    def _scratch_bytes(self, nbytes: int) -> np.ndarray:
-        if self._scratch.size < nbytes:
-            self._scratch = _aligned_bytes(nbytes)
-        return self._scratch[:nbytes]
-
-
-def _to_numpy(value: Any) -> Any:
-    if isinstance(value, np.ndarray) or tf.is_tensor(value):
-        return value
-    from ..checkpoint import to_numpy
-
-    return to_numpy(value)
-
-
-def build_with_values(layer: keras.layers.Layer, input_shape: Any, values: Mapping[str, np.ndarray]) -> None:
-    """Build `layer` for `input_shape` with each own variable set from `values` (by variable name), no random init.
-
-    Example:
-        >>> import keras, numpy as np
-        >>> from pretrained.tf.variables import build_with_values
-        >>> dense = keras.layers.Dense(2, name="fc")
-        >>> build_with_values(dense, (None, 3), {"kernel": np.ones((3, 2)), "bias": np.zeros(2)})
-        >>> dense.kernel.numpy().sum()
-        np.float32(6.0)
-    """
-    with deferred_variables() as created:
-        layer.build(input_shape)
-    for variable in created:
-        initialize_variable(variable, values.get(variable.name))
+def read_canonical(variable: CanonicalVariable, *, views: bool, lazy: bool = False) -> Any:
+    """A variable's value in canonical layout, for saving: a `HostTensor` (no NumPy copies: shared buffers where
+    the layouts match, kernels transposed by TensorFlow), or with `views=True` a NumPy array sharing the variable's
+    buffer through DLPack (copy on write), possibly a strided view. With `lazy=True`, a `LazyTensor` that takes
+    that view only when the streaming writer reaches it (which transposes it in bounded bands)."""
+    if lazy:
+        return LazyTensor(str(variable.dtype), variable.canonical_shape,
+                          read=functools.partial(read_canonical, variable, views=True),
+                          alias=("variable", id(variable.variable)))
+    if views:
+        return to_canonical(_host_numpy(tf.convert_to_tensor(variable.variable.value)), variable.transform)
+    return HostTensor.from_numpy(to_canonical_array(variable.variable.value, variable.transform))
 
 
 # ----------------------------------------------------------------------------------------------- replacing

@@ -5,9 +5,9 @@ its weight is replaced), so hooks and custom embedding classes survive.
 
 Example:
     >>> import torch
-    >>> from pretrained.torch.embeddings import resize_embedding_
+    >>> from pretrained.torch.embeddings import resize_embedding
     >>> emb = torch.nn.Embedding(10, 4)
-    >>> resize_embedding_(emb, 12, mean_resizing=True) is emb, emb.weight.shape
+    >>> resize_embedding(emb, 12, mean_resizing=True) is emb, emb.weight.shape
     (True, torch.Size([12, 4]))
 """
 
@@ -27,7 +27,7 @@ logger = logging.get_logger(__name__)
 InitFn = Callable[[nn.Module], None]
 
 
-def resize_embedding_(
+def resize_embedding(
     embedding: nn.Embedding, new_num_tokens: int, *, mean_resizing: bool, init: InitFn | None = None
 ) -> nn.Embedding:
     """Resize an `nn.Embedding` in place to `new_num_tokens` rows: old rows kept, new rows drawn around the old
@@ -36,7 +36,7 @@ def resize_embedding_(
     Example:
         >>> emb = torch.nn.Embedding(4, 2)
         >>> old = emb.weight[:2].clone()
-        >>> torch.equal(resize_embedding_(emb, 2, mean_resizing=False).weight, old)
+        >>> torch.equal(resize_embedding(emb, 2, mean_resizing=False).weight, old)
         True
     """
     if not isinstance(embedding, nn.Embedding):
@@ -57,17 +57,21 @@ def resize_embedding_(
     return embedding
 
 
-def resize_linear_head_(
-    head: nn.Linear, new_num_tokens: int, *, mean_resizing: bool, init: InitFn | None = None, resize_weight: bool = True
-) -> nn.Linear:
-    """Resize an output projection `nn.Linear(hidden, vocab)` in place: its weight rows (unless `resize_weight` is
-    False, for a head tied to the input embeddings) and its bias.
+def resize_output_embedding(
+    head: nn.Linear | nn.Embedding, new_num_tokens: int, *, mean_resizing: bool, init: InitFn | None = None,
+    resize_weight: bool = True
+) -> nn.Linear | nn.Embedding:
+    """Resize an output projection in place: an `nn.Linear(hidden, vocab)` has its weight rows (unless
+    `resize_weight` is False, for a head tied to the input embeddings) and its bias resized; an untied
+    `nn.Embedding` used as the output is resized like an input embedding.
 
     Example:
         >>> head = torch.nn.Linear(4, 10)
-        >>> resize_linear_head_(head, 12, mean_resizing=True).bias.shape
+        >>> resize_output_embedding(head, 12, mean_resizing=True).bias.shape
         torch.Size([12])
     """
+    if isinstance(head, nn.Embedding):
+        return resize_embedding(head, new_num_tokens, mean_resizing=mean_resizing, init=init) if resize_weight else head
     if not isinstance(head, nn.Linear):
         raise TypeError(f"cannot resize an output embedding of type {type(head).__name__} (expected nn.Linear)")
     old_rows = head.out_features
@@ -122,3 +126,8 @@ def _like(tensor: torch.Tensor) -> dict:
 def _torch_seeded_rng() -> np.random.Generator:
     """A NumPy generator seeded from torch's, so `torch.manual_seed` makes resizing reproducible."""
     return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+
+
+# the names of earlier versions (trailing underscore: in place, as torch spells it)
+resize_embedding_ = resize_embedding
+resize_linear_head_ = resize_output_embedding

@@ -29,50 +29,72 @@ Example:
 from __future__ import annotations
 
 import functools
-import os
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from .. import heads, loading, resizing
-from ..checkpoint import DEFAULT_MAX_SHARD_SIZE, HostTensor
+from ..checkpoint import HostTensor, StreamedTensor, to_numpy
 from ..configuration import PretrainedConfig
-from ..hub import WEIGHT_PATTERNS, PushToHubMixin
+from ..layout import CanonicalVariable
+from ..modeling_base import LoadContext, PreTrainedBase, ShardRules, init_config, keeps_fp32
+from ..outputs import on_output_class
 from ..utils import logging
+from . import distributed as _distributed
 from . import embeddings as _embeddings
 from . import loading as _loading
+from . import variables as _variables
+from .generation import GenerationMixin
 from .module_utils import ModuleUtilsMixin
 
 logger = logging.get_logger(__name__)
 
 
-class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
+def _register_output_pytree(output_class: type) -> None:
+    """Model outputs are torch pytrees (as in v4), so `torch.compile`, `torch.export` and DDP see their tensors."""
+    from torch.utils import _pytree
+
+    if output_class in _pytree.SUPPORTED_NODES:
+        return
+    _pytree.register_pytree_node(
+        output_class,
+        lambda output: (list(output.values()), list(output.keys())),
+        lambda values, keys: output_class._from_items(zip(keys, values)),
+        serialized_type_name=f"{output_class.__module__}.{output_class.__qualname__}",
+    )
+
+
+on_output_class(_register_output_pytree)
+
+
+class PreTrainedModel(nn.Module, ModuleUtilsMixin, GenerationMixin, PreTrainedBase):
     """Base class of PyTorch models: configuration handling, save / load / push, fast init, resizing, pruning.
 
     Subclasses set `config_class` (and `base_model_prefix` for models with heads), build their layers in
-    `__init__(config)` and end it with `self.post_init()`; they implement `_init_weights(module)`.
+    `__init__(config)` and end it with `self.post_init()`; they implement `_init_weights(module)`. The public
+    pipeline (`from_pretrained`, `save_pretrained`, ...) is [`PreTrainedBase`][pretrained.modeling_base.PreTrainedBase]'s;
+    this class supplies its hooks. PyTorch's own `from_pretrained` options: `device` (or v4's `device_map` naming
+    one device); `device_mesh` + `tp_plan` (DTensor parameters, each rank reading only its slices:
+    [`pretrained.torch.distributed`]).
     """
 
-    config_class: ClassVar[type[PretrainedConfig] | None] = None
-    base_model_prefix: ClassVar[str] = ""
-    main_input_name: ClassVar[str] = "input_ids"
     _no_split_modules: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_load_missing: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_load_unexpected: ClassVar[list[str] | None] = None
-    _keys_to_ignore_on_save: ClassVar[list[str] | None] = None
-    _tied_weights_keys: ClassVar[list[str] | None] = None
     supports_gradient_checkpointing: ClassVar[bool] = False
     _supports_assign_param_buffer: ClassVar[bool] = True
-    _auto_class: ClassVar[str | None] = None
-    _push_replaces: ClassVar[list[str]] = WEIGHT_PATTERNS
     framework: ClassVar[str] = "pt"
+    _backend_load_options: ClassVar[dict[str, Any]] = {"device": None, "device_map": None, "device_mesh": None,
+                                                       "tp_plan": None}
+    _sharding_options: ClassVar[tuple[str, ...]] = ("device_mesh", "tp_plan")
+    _tp_plan: ClassVar[dict[str, str] | None] = None  # default plan of tp_plan="auto": {module pattern: style}
+    _stream_mode: ClassVar[str] = "get"  # zero-copy views of the memory-mapped file, assigned to the parameters
+    _read_ahead: ClassVar[bool] = False
 
     def __init__(self, config: PretrainedConfig, *inputs: Any, **kwargs: Any) -> None:
         """Store `config` after checking it is an instance of `config_class` (`ConfigError` otherwise)."""
         super().__init__()
-        loading.check_config_class(type(self), config)
+        init_config(type(self), config)
         self.config = config
         self.name_or_path = config.name_or_path
 
@@ -90,41 +112,6 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
         self.init_weights()
         if getattr(self.config, "gradient_checkpointing", False) and self.supports_gradient_checkpointing:
             self.gradient_checkpointing_enable()
-
-    @property
-    def base_model(self) -> nn.Module:
-        """The body without heads: `getattr(self, base_model_prefix)`, or the model itself."""
-        return getattr(self, self.base_model_prefix, self) if self.base_model_prefix else self
-
-    def get_input_embeddings(self) -> nn.Module:
-        """The input token embedding (delegates to `base_model`; models without one raise NotImplementedError).
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, BertForMaskedLM
-            >>> cfg = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)
-            >>> BertForMaskedLM(cfg).get_input_embeddings().num_embeddings
-            10
-        """
-        base = self.base_model
-        if base is not self:
-            return base.get_input_embeddings()
-        raise NotImplementedError(f"{type(self).__name__} has no input embeddings (get_input_embeddings)")
-
-    def set_input_embeddings(self, value: nn.Module) -> None:
-        """Replace the input token embedding (delegates to `base_model`)."""
-        base = self.base_model
-        if base is not self:
-            base.set_input_embeddings(value)
-            return
-        raise NotImplementedError(f"{type(self).__name__} has no input embeddings (set_input_embeddings)")
-
-    def get_output_embeddings(self) -> nn.Module | None:
-        """The output projection onto the vocabulary (None for models without a language-model head)."""
-        return None
-
-    def set_output_embeddings(self, value: nn.Module) -> None:
-        """Replace the output projection (models with a language-model head implement it)."""
-        raise NotImplementedError(f"{type(self).__name__} has no output embeddings (set_output_embeddings)")
 
     def tie_weights(self) -> None:
         """Tie the output embedding to the input embedding when `config.tie_word_embeddings` (the same Parameter),
@@ -175,187 +162,123 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
     def _init_weights(self, module: nn.Module) -> None:
         """Initialise one module (override in models; the loader calls it only for what a checkpoint lacks)."""
 
-    def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
-    ) -> nn.Embedding:
-        """Resize the input embedding in place (and the output embedding and its bias, tied or not); update
-        `config.vocab_size`. Old rows are kept; new rows are sampled around the old rows' mean and covariance
-        (`mean_resizing=True`) or set by `_init_weights`. Returns the (same) input embedding module.
+    # ------------------------------------------------------------------------------------------ pipeline hooks
+    @classmethod
+    def _reader_options(cls) -> dict[str, Any]:
+        return {"framework": "pt", "convert": _loading.as_torch}
 
-        Example:
-            >>> from pretrained.models.bert import BertConfig, BertForMaskedLM
-            >>> m = BertForMaskedLM(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
-            >>> m.resize_token_embeddings(13, pad_to_multiple_of=8).num_embeddings, m.config.vocab_size
-            (16, 16)
-        """
-        embedding = self.get_input_embeddings()
-        if new_num_tokens is None and pad_to_multiple_of is None:
-            return embedding
-        size = resizing.new_vocab_size(embedding.weight.shape[0], new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
-        output = self.get_output_embeddings()
-        tied = output is not None and output.weight is embedding.weight
-        _embeddings.resize_embedding_(embedding, size, mean_resizing=mean_resizing, init=self._init_weights)
-        self.set_input_embeddings(embedding)
-        if isinstance(output, nn.Embedding) and not tied:
-            _embeddings.resize_embedding_(output, size, mean_resizing=mean_resizing, init=self._init_weights)
-        elif output is not None:
-            _embeddings.resize_linear_head_(output, size, mean_resizing=mean_resizing, init=self._init_weights,
-                                            resize_weight=not tied)
-        self.config.get_text_config().vocab_size = size
+    @classmethod
+    def _build_uninitialised(cls, load: LoadContext) -> PreTrainedModel:
+        """Build with parameters on the meta device (no memory, no random init) unless the class turns assignment
+        off; buffers are computed for real."""
+        dtype = _loading.to_torch_dtype(load.dtype)
+        model, on_meta = _loading.build_model(cls, load.config, load.model_args, load.model_kwargs, dtype=dtype,
+                                              meta=_loading.supports_assign(cls))
+        for key, entry in _variables.model_entries(model).items():
+            if load.keep_in_fp32 and entry.tensor.is_floating_point() and keeps_fp32(key, load.keep_in_fp32):
+                entry.set(entry.tensor.to(torch.float32))
+        model.tie_weights()
+        load.state["assign"] = on_meta
+        return model
+
+    @classmethod
+    def _build_with_dtype(cls, config: PretrainedConfig, dtype: str | None, kwargs: dict[str, Any]
+                          ) -> PreTrainedModel:
+        with _loading.default_dtype(_loading.to_torch_dtype(dtype)):
+            return cls(config, **kwargs)
+
+    def _submodules(self) -> Any:
+        return self.modules()
+
+    def _canonical_variables(self) -> list[CanonicalVariable]:
+        return _variables.canonical_variables(self)
+
+    def _tied_variable_groups(self, variables: Mapping[str, CanonicalVariable]) -> list[list[str]]:
+        return _variables.tied_groups(_tensor_entries(variables))
+
+    def _non_checkpoint_keys(self) -> set[str]:
+        return _variables.non_persistent_buffer_keys(self, self.base_model_prefix)
+
+    def _shard_rules(self, variables: Mapping[str, CanonicalVariable], load: LoadContext) -> ShardRules | None:
+        return _distributed.shard_rules(self, list(variables), load)
+
+    def _initialise_missing(self, variables: Mapping[str, CanonicalVariable], loaded: set[str],
+                            load: LoadContext) -> None:
+        entries = _tensor_entries(variables)
+        if load.state.get("fsdp"):
+            _distributed.fully_shard_empty(self, load.state["mesh"])
+            with torch.no_grad():
+                for module in {entry.module for key, entry in entries.items() if key not in loaded}:
+                    self._init_weights(module)
+            return
+        _loading.initialise_missing(self, entries, {key for key in loaded if key in entries})
+
+    def _write_tensor(self, variable: CanonicalVariable, tensor: StreamedTensor, load: LoadContext) -> bool:
+        entry = variable.variable
+        split = load.shards.get(variable.key)
+        if split is not None and load.state.get("fsdp"):
+            _distributed.write_local(tensor, split, load.state["mesh"], entry.get())
+            load.state.setdefault("written", set()).add(variable.key)
+            return False
+        if split is not None:
+            entry.set(_distributed.local_dtensor(tensor, split, load.state["mesh"], entry.tensor.dtype))
+            entry.tensor = entry.get()
+            load.state.setdefault("written", set()).add(variable.key)
+            return False
+        value = _loading.as_torch(tensor.value if tensor.raw is None else tensor.array())
+        if isinstance(entry, _variables.ExtraStateEntry):
+            entry.set(value.clone())
+        elif load.state.get("assign") or entry.tensor.is_meta:  # zero-copy unless a cast is needed
+            entry.set(value.to(dtype=entry.tensor.dtype))
+            entry.tensor = entry.get()
+        else:
+            with torch.no_grad():
+                entry.get().copy_(value)
+        load.state.setdefault("written", set()).add(variable.key)
+        return False
+
+    def _finish_load(self, load: LoadContext) -> PreTrainedModel:
+        entries = _variables.model_entries(self)
+        _loading.retie(entries, load.state.get("tied_groups", []), load.state.get("written", set()))
         self.tie_weights()
-        return embedding
+        _loading.check_materialised(self)
+        _distributed.parallelize(self, load)
+        device = _loading.resolve_device(load.options.backend["device"], load.options.backend["device_map"])
+        if device is not None:
+            self.to(device)
+        return self.eval()
 
-    def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
-        """Prune attention heads `{layer: [heads]}` (original head numbers); merged into `config.pruned_heads`,
-        so a saved model is pruned again when loaded. Already-pruned heads are skipped.
+    def _read_canonical(self, variable: CanonicalVariable, *, views: bool, lazy: bool = False) -> Any:
+        tensor = _distributed.gathered(variable.variable.get())  # a DTensor: every rank, in the writer's order
+        if lazy:
+            return _variables.lazy_tensor(tensor, variable.key)
+        return to_numpy(tensor) if views else _variables.host_tensor(tensor, variable.key)
 
-        Example:
-            >>> from pretrained.models.bert import BertConfig, BertModel
-            >>> m = BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
-            >>> m.prune_heads({0: [0]}); m.config.pruned_heads
-            {0: [0]}
-        """
-        base = self.base_model
-        if not hasattr(base, "_prune_heads"):
-            raise NotImplementedError(f"{type(self).__name__} does not support head pruning (no `_prune_heads`)")
-        self.config.pruned_heads = heads.merge_pruned_heads(self.config.pruned_heads, heads_to_prune)
-        base._prune_heads({int(layer): list(h) for layer, h in heads_to_prune.items()})
+    def _is_distributed(self) -> bool:
+        return _distributed.is_distributed(self)
 
-    def canonical_state_dict(
-        self, *, state_dict: dict[str, torch.Tensor] | None = None, views: bool = False
-    ) -> dict[str, HostTensor]:
-        """`{canonical key: HostTensor}` for saving: zero-copy views of this model's tensors (or of `state_dict`),
-        tied duplicates stored once and `_keys_to_ignore_on_save` left out. (`views` is accepted for parity with
-        the TF and Flax classes, which return strided NumPy views with it; torch tensors are canonical already.)
+    def _host_tensor(self, value: Any, key: str) -> HostTensor:
+        return _variables.host_tensor(_loading.as_torch(value), key)
 
-        Example:
-            >>> from pretrained.models.bert import BertConfig, BertForMaskedLM
-            >>> m = BertForMaskedLM(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
-            >>> "cls.predictions.decoder.weight" in m.canonical_state_dict()
-            False
-        """
-        state = dict(self.state_dict() if state_dict is None else state_dict)
-        for key in self._keys_to_ignore_on_save or ():
-            state.pop(key, None)
-        state = _loading.dedupe_shared(state, self._all_tied_weights_keys())
-        return {key: _loading.host_tensor(tensor, key) for key, tensor in state.items()}
-
-    def _all_tied_weights_keys(self) -> list[str]:
+    def _tied_weight_patterns(self) -> list[str]:
         patterns = []
         for name, module in self.named_modules():
             for pattern in getattr(module, "_tied_weights_keys", None) or ():
                 patterns.append(f"{re.escape(name)}\\.{pattern}" if name else pattern)
         return patterns
 
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike,
-        *,
-        state_dict: dict[str, torch.Tensor] | None = None,
-        safe_serialization: bool = True,
-        max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
-        push_to_hub: bool = False,
-        variant: str | None = None,
-        **hub_kwargs: Any,
-    ) -> None:
-        """Write `config.json` and the canonical safetensors checkpoint (sharded above `max_shard_size`, with an
-        index) atomically; `safe_serialization=False` writes legacy `pytorch_model.bin` files instead.
+    def _vocab_rows(self, embedding: nn.Embedding) -> int:
+        return int(embedding.weight.shape[0])
 
-        Example:
-            >>> import tempfile, os
-            >>> from pretrained.models.resnet import ResnetConfig, ResnetModel
-            >>> d = tempfile.mkdtemp()
-            >>> ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).save_pretrained(d)
-            >>> sorted(os.listdir(d))
-            ['config.json', 'model.safetensors']
-        """
-        for name in ("is_main_process", "save_function", "save_peft_format"):
-            hub_kwargs.pop(name, None)
-        if safe_serialization:
-            tensors = self.canonical_state_dict(state_dict=state_dict)
-            loading.save_model_files(save_directory, model=self, tensors=tensors, max_shard_size=max_shard_size,
-                                     variant=variant)
-        else:
-            state = dict(self.state_dict() if state_dict is None else state_dict)
-            for key in self._keys_to_ignore_on_save or ():
-                state.pop(key, None)
-            state = _loading.dedupe_shared(state, self._all_tied_weights_keys())
-            _loading.save_bin_files(save_directory, model=self, tensors=state, max_shard_size=max_shard_size,
-                                    variant=variant)
-        if push_to_hub:
-            repo_id = hub_kwargs.pop("repo_id", None) or os.path.basename(os.path.normpath(save_directory))
-            self.push_to_hub(repo_id, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
-                             **hub_kwargs)
+    def _resize_embedding(self, embedding: nn.Embedding, new_num_tokens: int, *, mean_resizing: bool) -> nn.Embedding:
+        return _embeddings.resize_embedding(embedding, new_num_tokens, mean_resizing=mean_resizing,
+                                            init=self._init_weights)
 
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike | None,
-        *model_args: Any,
-        config: PretrainedConfig | str | os.PathLike | None = None,
-        state_dict: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Load a model from a local directory / file or a Hub repo id, in eval mode.
-
-        `from_pretrained(None, config=config, state_dict=tensors)` loads in-memory canonical tensors instead (a
-        mapping of key -> tensor of any framework, or a `MemoryReader`), through the same pipeline.
-
-        Options (keyword): `revision`, `cache_dir`, `local_files_only`, `token`, `subfolder`, `force_download`,
-        `dtype` / `torch_dtype` (`"auto"`: the checkpoint's dtype), `device`, `output_loading_info`,
-        `ignore_mismatched_sizes`, `strict`, `verify`, `variant`, `use_safetensors`; other keywords override
-        config attributes or go to `__init__`. With `output_loading_info=True` returns `(model, info)`.
-
-        Example:
-            >>> import tempfile
-            >>> from pretrained.models.resnet import ResnetConfig, ResnetModel, ResnetModelForImageClassification
-            >>> d = tempfile.mkdtemp()
-            >>> ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).save_pretrained(d)
-            >>> model, info = ResnetModelForImageClassification.from_pretrained(d, output_loading_info=True)
-            >>> info["missing_keys"], model.training
-            ([], False)
-        """
-        return _loading.load_pretrained(cls, pretrained_model_name_or_path, model_args, config=config, state_dict=state_dict,
-                               kwargs=kwargs)
-
-    def load_canonical_state(
-        self, source: Any, *, strict: bool = False, ignore_mismatched_sizes: bool = False
-    ) -> loading.LoadingReport:
-        """Copy canonical tensors into this (built) model in place, through the same key planning and streaming as
-        `from_pretrained`; return the `LoadingReport` (missing / unexpected / mismatched keys).
-
-        `source`: a mapping of canonical key -> tensor of any framework (e.g. another backend's
-        `canonical_state_dict()`), a reader, or a checkpoint path / repo id. Tensors keep this model's dtypes.
-        `strict=True` raises `IncompleteLoadError` when anything is missing or unexpected.
-
-        Example:
-            >>> from pretrained.models.bert import BertConfig, BertModel
-            >>> config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2)
-            >>> a, b = BertModel(config), BertModel(config)
-            >>> b.load_canonical_state(a.canonical_state_dict(), strict=True).is_complete
-            True
-            >>> bool((a.pooler.dense.weight == b.pooler.dense.weight).all())
-            True
-        """
-        return _loading.load_canonical_state(self, source, strict=strict,
-                                             ignore_mismatched_sizes=ignore_mismatched_sizes)
-
-    def _save_for_push(self, save_directory: os.PathLike, **kwargs: Any) -> None:
-        self.save_pretrained(save_directory, **kwargs)
-
-    @classmethod
-    def register_for_auto_class(cls, auto_class: str | type = "AutoModel") -> None:
-        """Mark this class so `save_pretrained` ships its code and writes `auto_map` for `auto_class`.
-
-        Example:
-            >>> from pretrained.models.resnet import ResnetModel
-            >>> class MyResnet(ResnetModel): pass
-            >>> MyResnet.register_for_auto_class("AutoModel"); MyResnet._auto_class
-            'AutoModel'
-        """
-        from ..dynamic import register_for_auto_class
-
-        register_for_auto_class(cls, auto_class)
+    def _resize_output_embedding(self, output: nn.Module, new_num_tokens: int, *, mean_resizing: bool,
+                                 input_embedding: nn.Module) -> nn.Module:
+        return _embeddings.resize_output_embedding(output, new_num_tokens, mean_resizing=mean_resizing,
+                                                   init=self._init_weights,
+                                                   resize_weight=output.weight is not input_embedding.weight)
 
     # ------------------------------------------------------------------------------------------ utilities
     def get_memory_footprint(self, return_buffers: bool = True) -> int:
@@ -409,3 +332,11 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin, PushToHubMixin):
                 module.set_grad_checkpointing(enable)
                 found = True
         return found
+
+
+def _tensor_entries(variables: Mapping[str, CanonicalVariable]) -> dict[str, _variables.Entry]:
+    """The parameter and buffer entries of `variables` (modules' extra state left out)."""
+    return {key: v.variable for key, v in variables.items() if isinstance(v.variable, _variables.Entry)}
+
+
+__all__ = ["PreTrainedModel"]

@@ -15,11 +15,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..modeling_base import chunk_count, padding_warning
 from ..utils import logging
 
 logger = logging.get_logger(__name__)
@@ -165,6 +167,21 @@ class ModuleUtilsMixin:
             raise ValueError(f"head_mask covers {head_mask.shape[0]} layers, the model has {num_hidden_layers}")
         return head_mask.to(dtype=self.dtype)
 
+    def warn_if_padding_and_no_attention_mask(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None
+                                              ) -> None:
+        """Warn once when `input_ids` look padded (the config's `pad_token_id` first or last in a row) and no
+        `attention_mask` was given (v4); silent while tracing or compiling.
+
+        Example:
+            >>> from pretrained.models.bert import BertConfig, BertModel
+            >>> model = BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2))
+            >>> model.warn_if_padding_and_no_attention_mask(torch.tensor([[5, 6, 0]]), None)  # logs a warning
+        """
+        if attention_mask is not None or torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return
+        ends = input_ids[:, [-1, 0]].detach().cpu().numpy() if input_ids.dim() == 2 else None
+        padding_warning(ends, getattr(self, "config", None))
+
     # ------------------------------------------------------------------------------------------ counts
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         """The number of parameters (shared ones counted once), optionally only trainable ones or without
@@ -241,6 +258,23 @@ class ModuleUtilsMixin:
         for module in self.modules():
             module.mem_rss_diff = 0
             module.mem_rss_pre_forward = 0
+
+
+def apply_chunking_to_forward(forward_fn: Callable[..., torch.Tensor], chunk_size: int, chunk_dim: int,
+                              *input_tensors: torch.Tensor) -> torch.Tensor:
+    """`forward_fn(*input_tensors)` computed in chunks of `chunk_size` along `chunk_dim` (less memory for the
+    feed-forward of long sequences; `chunk_size` 0 runs it whole), as v4's `config.chunk_size_feed_forward`.
+
+    Example:
+        >>> x = torch.arange(8.0).reshape(1, 4, 2)
+        >>> torch.equal(apply_chunking_to_forward(lambda t: t * 2, 2, 1, x), x * 2)
+        True
+    """
+    chunks = chunk_count(input_tensors[0].shape[chunk_dim], chunk_size)
+    if chunks == 1:
+        return forward_fn(*input_tensors)
+    pieces = zip(*(tensor.chunk(chunks, dim=chunk_dim) for tensor in input_tensors))
+    return torch.cat([forward_fn(*piece) for piece in pieces], dim=chunk_dim)
 
 
 def _tensors(module: Any):

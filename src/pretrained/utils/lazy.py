@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .backends import extra_for
+
 
 def lazy_names(package: str, names: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """`__getattr__` and `__dir__` for `package` that import `names[name]` (a module relative to `package`) only
@@ -23,7 +25,18 @@ def lazy_names(package: str, names: Mapping[str, str]) -> tuple[Callable[[str], 
         module_name = names.get(name)
         if module_name is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module_name, package), name)
+        try:
+            module = importlib.import_module(module_name, package)
+        except ModuleNotFoundError as exc:  # a model module of a backend whose framework is not installed
+            extra = extra_for(exc.name)
+            if extra is None:
+                raise
+            from ..errors import MissingBackendError
+
+            raise MissingBackendError(
+                f"{package}.{name} needs {exc.name}, which is not installed: pip install 'pretrained[{extra}]'"
+            ) from exc
+        value = getattr(module, name)
         setattr(sys.modules[package], name, value)
         return value
 

@@ -39,6 +39,7 @@ class TestFlaxBertCommon(FlaxModelTesterMixin):
     def get_config(self) -> BertConfig:
         return tiny_config()
 
+
     def get_inputs(self, config: BertConfig) -> dict[str, np.ndarray]:
         return tiny_inputs()
 

@@ -46,6 +46,7 @@ class TestTFBert(TFModelTesterMixin):
     def get_config(self) -> BertConfig:
         return tiny_config()
 
+
     def get_inputs(self, config: BertConfig) -> dict[str, np.ndarray]:
         return tiny_inputs(config)
 

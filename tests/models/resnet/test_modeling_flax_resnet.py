@@ -23,6 +23,9 @@ LAYOUTS = {
 class TestFlaxResnet(FlaxModelTesterMixin):
     all_model_classes = (FlaxResnetModel, FlaxResnetModelForImageClassification)
     base_model_class = FlaxResnetModel
+    test_twins = False  # the three backends are compared in tests/test_conversion.py (_Resnet)
+    has_attentions = False
+    expected_num_hidden_layers = 5  # the stem and the four stages
     test_resize_embeddings = False
     test_pruning = False
     shard_size = "200KB"
@@ -98,6 +101,6 @@ def test_features_are_nchw_and_eval_mode(tmp_path: Path) -> None:
     model.save_pretrained(tmp_path)
     loaded = FlaxResnetModel.from_pretrained(tmp_path)
     assert loaded.model.bn1.use_running_average  # from_pretrained returns eval mode
-    assert loaded(jnp.zeros((1, 3, 64, 64))).shape == (1, 512, 2, 2)
+    assert loaded(jnp.zeros((1, 3, 64, 64))).last_hidden_state.shape == (1, 512, 2, 2)
     assert loaded.num_parameters() == sum(int(np.prod(t.shape)) for k, t in loaded.canonical_state_dict().items()
                                           if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))

@@ -25,6 +25,9 @@ def small_config(**kwargs) -> ResnetConfig:
 class TestResnetCommon(TorchModelTesterMixin):
     model_classes = (ResnetModel, ResnetModelForImageClassification)
     base_model_class = ResnetModel
+    test_twins = False  # the three backends are compared in tests/test_conversion.py (_Resnet)
+    has_attentions = False
+    expected_num_hidden_layers = 5  # the stem and the four stages
     shard_size = "200KB"
 
     def prepare_config_and_inputs(self):
@@ -55,7 +58,7 @@ def test_logits_equal_timm(name, tmp_path):
 def test_base_model_returns_feature_map():
     model = ResnetModel(small_config()).eval()
     with torch.no_grad():
-        features = model(torch.randn(1, 3, 64, 64))
+        features = model(torch.randn(1, 3, 64, 64)).last_hidden_state
     assert features.shape == (1, 512, 2, 2)
 
 

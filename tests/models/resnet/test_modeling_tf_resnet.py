@@ -31,6 +31,9 @@ TIMM_LAYOUTS = {
 class TestTFResnet(TFModelTesterMixin):
     all_model_classes = (TFResnetModel, TFResnetModelForImageClassification)
     base_model_class = TFResnetModel
+    test_twins = False  # the three backends are compared in tests/test_conversion.py (_Resnet)
+    has_attentions = False
+    expected_num_hidden_layers = 5  # the stem and the four stages
     test_resize_embeddings = False
     test_pruning = False
     shard_size = "200KB"
@@ -84,7 +87,7 @@ def test_logits_equal_timm(name, sizes, tmp_path):
         features = TFResnetModel.from_pretrained(tmp_path) if size == sizes[0] and name == "resnet18" else None
         if features is not None:  # the body returns timm's forward_features, NCHW
             with torch.no_grad():
-                np.testing.assert_allclose(features(pixels.numpy()).numpy(), reference.forward_features(pixels).numpy(),
+                np.testing.assert_allclose(features(pixels.numpy())[0].numpy(), reference.forward_features(pixels).numpy(),
                                            atol=1e-4)
 
 

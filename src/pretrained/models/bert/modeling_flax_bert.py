@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,12 +19,27 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from pretrained.attention import attention_head_size
+from pretrained.flax.attention import attention_forward
 from pretrained.flax.embeddings import resize_bias
+from pretrained.flax.generation import StaticCache, update_cache
 from pretrained.flax.modeling import FlaxPreTrainedModel
+from pretrained.flax.module_utils import apply_chunking_to_forward
 from pretrained.flax.pruning import prune_linear_layer, pruneable_heads_and_indices
-from pretrained.outputs import ModelOutput
+from pretrained.outputs import (
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    MaskedLMOutput,
+    SequenceClassifierOutput,
+    output_flags,
+    returned,
+)
 
-from .configuration_bert import BertConfig
+from .configuration_bert import (
+    BertConfig,
+    check_cross_attention,
+    check_position_embedding_type,
+    missing_cross_attention_message,
+)
 
 ACT2FN = {
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),
@@ -66,49 +80,66 @@ class _Layers:
 
 
 class FlaxBertEmbeddings(nnx.Module):
+    """Word + position + token-type embeddings, then LayerNorm and dropout (or `inputs_embeds` instead of the word
+    embeddings)."""
+
     def __init__(self, config: BertConfig, make: _Layers) -> None:
+        check_position_embedding_type(config)
         self.word_embeddings = make.embed(config.vocab_size, config.hidden_size)
         self.position_embeddings = make.embed(config.max_position_embeddings, config.hidden_size)
         self.token_type_embeddings = make.embed(config.type_vocab_size, config.hidden_size)
         self.LayerNorm = make.layer_norm(config.hidden_size)
         self.dropout = nnx.Dropout(config.hidden_dropout_prob)
 
-    def __call__(self, input_ids: jax.Array, token_type_ids: jax.Array, position_ids: jax.Array,
-                 rngs: nnx.Rngs | None = None) -> jax.Array:
-        hidden = (self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+    def __call__(self, input_ids: jax.Array | None, token_type_ids: jax.Array, position_ids: jax.Array,
+                 inputs_embeds: jax.Array | None = None, rngs: nnx.Rngs | None = None) -> jax.Array:
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)
+        hidden = (inputs_embeds + self.token_type_embeddings(token_type_ids)
                   + self.position_embeddings(position_ids))
         return self.dropout(self.LayerNorm(hidden), rngs=rngs)
 
 
 class FlaxBertSelfAttention(nnx.Module):
+    """Multi-head scaled dot-product attention (query / key / value projections), run by the implementation
+    `attn_implementation` names (`config._attn_implementation`: "eager" or "sdpa", see
+    [`pretrained.flax.attention`][pretrained.flax.attention])."""
+
     def __init__(self, config: BertConfig, make: _Layers) -> None:
         self.num_attention_heads = config.num_attention_heads
-        self.attention_head_size = config.hidden_size // config.num_attention_heads
+        self.attention_head_size = attention_head_size(config.hidden_size, config.num_attention_heads)
         self.all_head_size = self.num_attention_heads * self.attention_head_size
         self.query = make.linear(config.hidden_size, self.all_head_size)
         self.key = make.linear(config.hidden_size, self.all_head_size)
         self.value = make.linear(config.hidden_size, self.all_head_size)
         self.dropout = nnx.Dropout(config.attention_probs_dropout_prob)
+        self.attn_implementation = config._attn_implementation
 
     def _heads(self, x: jax.Array) -> jax.Array:
-        batch, seq, _ = x.shape
-        return x.reshape(batch, seq, self.num_attention_heads, self.attention_head_size).transpose(0, 2, 1, 3)
+        return x.reshape(*x.shape[:2], self.num_attention_heads, self.attention_head_size)
 
     def __call__(self, hidden: jax.Array, mask: jax.Array | None, head_mask: jax.Array | None,
-                 rngs: nnx.Rngs | None = None) -> tuple[jax.Array, jax.Array]:
-        query, key, value = (self._heads(layer(hidden)) for layer in (self.query, self.key, self.value))
-        scores = jnp.einsum("bhqd,bhkd->bhqk", query, key) / math.sqrt(self.attention_head_size)
-        if mask is not None:
-            scores = scores + mask.astype(scores.dtype)
-        probs = jax.nn.softmax(scores, axis=-1)
-        probs = self.dropout(probs, rngs=rngs)
-        if head_mask is not None:
-            probs = probs * head_mask
-        context = jnp.einsum("bhqk,bhkd->bhqd", probs, value).transpose(0, 2, 1, 3)
-        return context.reshape(*context.shape[:2], self.all_head_size), probs
+                 output_attentions: bool = False, rngs: nnx.Rngs | None = None, key_value_states: Any = None,
+                 layer_past: Any = None, cache_index: Any = None) -> tuple[jax.Array, Any, Any]:
+        """`(context (batch, seq, all_head_size), attention probabilities or None, the layer's cache or None)`:
+        keys and values from `key_value_states` (cross-attention), or written into `layer_past` (a static cache,
+        (batch, heads, max_length, head_dim)) at `cache_index`."""
+        source = hidden if key_value_states is None else key_value_states
+        key, value = self._heads(self.key(source)), self._heads(self.value(source))
+        present = None
+        if layer_past is not None:
+            present = tuple(update_cache(past, new.transpose(0, 2, 1, 3), cache_index)
+                            for past, new in zip(layer_past, (key, value)))
+            key, value = (cached.transpose(0, 2, 1, 3) for cached in present)
+        context, probs = attention_forward(
+            self.attn_implementation, self._heads(self.query(hidden)), key, value, mask, head_mask=head_mask,
+            dropout=self.dropout, rngs=rngs, output_attentions=output_attentions, caller=type(self).__name__)
+        return context.reshape(*context.shape[:2], self.all_head_size), probs, present
 
 
 class FlaxBertSelfOutput(nnx.Module):
+    """`LayerNorm(dropout(dense(x)) + residual)`."""
+
     def __init__(self, config: BertConfig, make: _Layers, input_size: int) -> None:
         self.dense = make.linear(input_size, config.hidden_size)
         self.LayerNorm = make.layer_norm(config.hidden_size)
@@ -119,6 +150,8 @@ class FlaxBertSelfOutput(nnx.Module):
 
 
 class FlaxBertAttention(nnx.Module):
+    """Self-attention (`self`) and its output projection (`output`); supports head pruning."""
+
     def __init__(self, config: BertConfig, make: _Layers) -> None:
         self.self = FlaxBertSelfAttention(config, make)
         self.output = FlaxBertSelfOutput(config, make, config.hidden_size)
@@ -139,9 +172,11 @@ class FlaxBertAttention(nnx.Module):
         self.pruned_heads = frozenset(self.pruned_heads | heads)
 
     def __call__(self, hidden: jax.Array, mask: jax.Array | None, head_mask: jax.Array | None,
-                 rngs: nnx.Rngs | None = None) -> tuple[jax.Array, jax.Array]:
-        context, probs = self.self(hidden, mask, head_mask, rngs)
-        return self.output(context, hidden, rngs), probs
+                 output_attentions: bool = False, rngs: nnx.Rngs | None = None, key_value_states: Any = None,
+                 layer_past: Any = None, cache_index: Any = None) -> tuple[jax.Array, Any, Any]:
+        context, probs, present = self.self(hidden, mask, head_mask, output_attentions, rngs, key_value_states,
+                                            layer_past, cache_index)
+        return self.output(context, hidden, rngs), probs, present
 
 
 class FlaxBertIntermediate(nnx.Module):
@@ -154,15 +189,35 @@ class FlaxBertIntermediate(nnx.Module):
 
 
 class FlaxBertLayer(nnx.Module):
+    """Attention, cross-attention over the encoder's states (`crossattention`, when `config.add_cross_attention`),
+    then the feed-forward (`intermediate`, `output`) in chunks of `config.chunk_size_feed_forward` positions (0: at
+    once)."""
+
     def __init__(self, config: BertConfig, make: _Layers) -> None:
+        self.chunk_size_feed_forward = config.chunk_size_feed_forward
         self.attention = FlaxBertAttention(config, make)
+        self.crossattention = FlaxBertAttention(config, make) if check_cross_attention(config) else None
         self.intermediate = FlaxBertIntermediate(config, make)
         self.output = FlaxBertSelfOutput(config, make, config.intermediate_size)
 
     def __call__(self, hidden: jax.Array, mask: jax.Array | None, head_mask: jax.Array | None,
-                 rngs: nnx.Rngs | None = None) -> tuple[jax.Array, jax.Array]:
-        attended, probs = self.attention(hidden, mask, head_mask, rngs)
-        return self.output(self.intermediate(attended), attended, rngs), probs
+                 output_attentions: bool = False, rngs: nnx.Rngs | None = None, encoder_hidden_states: Any = None,
+                 encoder_mask: Any = None, layer_past: Any = None, cache_index: Any = None) -> tuple:
+        """`(output, self-attention probabilities, cross-attention probabilities, the layer's cache)`."""
+        attended, probs, present = self.attention(hidden, mask, head_mask, output_attentions, rngs,
+                                                  layer_past=layer_past, cache_index=cache_index)
+        cross_probs = None
+        if encoder_hidden_states is not None:
+            if self.crossattention is None:
+                raise ValueError(missing_cross_attention_message(self))
+            attended, cross_probs, _ = self.crossattention(attended, encoder_mask, head_mask, output_attentions,
+                                                           rngs, key_value_states=encoder_hidden_states)
+
+        def feed_forward(chunk: jax.Array) -> jax.Array:
+            return self.output(self.intermediate(chunk), chunk, rngs)
+
+        return apply_chunking_to_forward(feed_forward, self.chunk_size_feed_forward, 1, attended), probs, cross_probs, \
+            present
 
 
 class FlaxBertEncoder(nnx.Module):
@@ -170,21 +225,26 @@ class FlaxBertEncoder(nnx.Module):
         self.layer = nnx.List([FlaxBertLayer(config, make) for _ in range(config.num_hidden_layers)])
 
     def __call__(self, hidden: jax.Array, mask: jax.Array | None, head_masks: list[Any], *,
-                 output_attentions: bool, output_hidden_states: bool,
-                 rngs: nnx.Rngs | None = None) -> ModelOutput:
-        all_hidden, all_attentions = [], []
-        for layer, head_mask in zip(self.layer, head_masks):
-            if output_hidden_states:
-                all_hidden.append(hidden)
-            hidden, probs = layer(hidden, mask, head_mask, rngs)
-            if output_attentions:
-                all_attentions.append(probs)
-        out = ModelOutput(last_hidden_state=hidden)
-        if output_hidden_states:
-            out.hidden_states = (*all_hidden, hidden)
-        if output_attentions:
-            out.attentions = tuple(all_attentions)
-        return out
+                 output_attentions: bool, output_hidden_states: bool, rngs: nnx.Rngs | None = None,
+                 encoder_hidden_states: Any = None, encoder_mask: Any = None,
+                 past_key_values: StaticCache | None = None) -> BaseModelOutputWithPoolingAndCrossAttentions:
+        all_hidden, all_attentions, all_cross, presents = [], [], [], []
+        for i, (layer, head_mask) in enumerate(zip(self.layer, head_masks)):
+            all_hidden.append(hidden)
+            hidden, probs, cross, present = layer(
+                hidden, mask, head_mask, output_attentions, rngs, encoder_hidden_states, encoder_mask,
+                None if past_key_values is None else past_key_values.layers[i],
+                None if past_key_values is None else past_key_values.index)
+            all_attentions.append(probs)
+            all_cross.append(cross)
+            presents.append(present)
+        crossed = output_attentions and encoder_hidden_states is not None
+        return BaseModelOutputWithPoolingAndCrossAttentions(
+            last_hidden_state=hidden,
+            hidden_states=(*all_hidden, hidden) if output_hidden_states else None,
+            past_key_values=None if past_key_values is None else tuple(presents),
+            attentions=tuple(all_attentions) if output_attentions else None,
+            cross_attentions=tuple(all_cross) if crossed else None)
 
 
 class FlaxBertPooler(nnx.Module):
@@ -196,18 +256,30 @@ class FlaxBertPooler(nnx.Module):
 
 
 class FlaxBertPreTrainedModel(FlaxPreTrainedModel):
-    """Shared plumbing of the Flax BERT classes (config class, prefix, layer factory)."""
+    """Shared plumbing of the Flax BERT classes (config class, prefix, layer factory), both attention
+    implementations (`attn_implementation="eager"` or `"sdpa"`, the default)."""
 
     config_class = BertConfig
     base_model_prefix = "bert"
+    _supports_sdpa = True
+    # mesh= loads: attention heads and the MLP split over the mesh axis "tp" (NNX kernels are (in, out))
+    _partition_rules = [
+        (r"attention/self/(query|key|value)/kernel$", (None, "tp")),
+        (r"attention/self/(query|key|value)/bias$", ("tp",)),
+        (r"attention/output/dense/kernel$", ("tp", None)),
+        (r"intermediate/dense/kernel$", (None, "tp")),
+        (r"intermediate/dense/bias$", ("tp",)),
+        (r"layer/\d+/output/dense/kernel$", ("tp", None)),
+    ]
 
     def _make(self) -> _Layers:
         return _Layers(self.config, self.rngs, self.dtype, self.param_dtype)
 
 
 class FlaxBertModel(FlaxBertPreTrainedModel):
-    """The bare BERT encoder (`embeddings`, `encoder`, optional `pooler`), returning `last_hidden_state`,
-    `pooler_output` and, on request, `hidden_states` / `attentions`.
+    """The bare BERT encoder (`embeddings`, `encoder`, optional `pooler`), returning
+    `BaseModelOutputWithPoolingAndCrossAttentions` (`last_hidden_state`, `pooler_output` and, on request,
+    `hidden_states` / `attentions`), or its tuple with `return_dict=False`.
 
     Example:
         >>> import jax.numpy as jnp
@@ -239,42 +311,62 @@ class FlaxBertModel(FlaxBertPreTrainedModel):
 
     def __call__(
         self,
-        input_ids: jax.Array,
+        input_ids: jax.Array | None = None,
         attention_mask: jax.Array | None = None,
         token_type_ids: jax.Array | None = None,
         position_ids: jax.Array | None = None,
         head_mask: jax.Array | None = None,
-        labels: jax.Array | None = None,
+        inputs_embeds: jax.Array | None = None,
+        encoder_hidden_states: jax.Array | None = None,
+        encoder_attention_mask: jax.Array | None = None,
+        past_key_values: StaticCache | None = None,
+        use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
         *,
         rngs: nnx.Rngs | None = None,
-    ) -> ModelOutput:
-        """Encode `input_ids` `(batch, seq)`; `rngs` feeds dropout in training mode. `labels` is ignored."""
-        input_ids = jnp.asarray(input_ids)
-        batch, seq = input_ids.shape
+    ) -> Any:
+        """Encode `input_ids` `(batch, seq)` (or `inputs_embeds` `(batch, seq, hidden)`); `rngs` feeds dropout in
+        training mode. A decoder (`config.is_decoder`) masks causally and, given a static `past_key_values` cache,
+        writes to it (the `attention_mask` then spans the whole cache)."""
+        flags = output_flags(self.config, output_attentions, output_hidden_states, return_dict)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        if input_ids is not None:
+            input_ids = jnp.asarray(input_ids)
+            self.warn_if_padding_and_no_attention_mask(input_ids, attention_mask)
+        batch, seq = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
+        offset = 0 if past_key_values is None else past_key_values.index
+        key_length = seq if past_key_values is None else past_key_values.layers[0][0].shape[2]
         if token_type_ids is None:
-            token_type_ids = jnp.zeros_like(input_ids)
+            token_type_ids = jnp.zeros((batch, seq), dtype=jnp.int32)
         if position_ids is None:
-            position_ids = jnp.broadcast_to(jnp.arange(seq), (batch, seq))
+            position_ids = jnp.broadcast_to(jnp.arange(seq) + offset, (batch, seq))
         if attention_mask is None:
-            attention_mask = jnp.ones((batch, seq), dtype=jnp.int32)
+            attention_mask = jnp.ones((batch, key_length), dtype=jnp.int32)
+        attention_mask = jnp.asarray(attention_mask)
+        if self.config.is_decoder and attention_mask.ndim == 2:  # causal: query i sits at position offset + i
+            causal = jnp.arange(key_length)[None, :] <= jnp.arange(seq)[:, None] + offset
+            attention_mask = causal[None].astype(jnp.int32) * attention_mask[:, None, :]
         mask = self.get_extended_attention_mask(attention_mask, (batch, seq), dtype=self.dtype)
+        encoder_mask = None
+        if encoder_hidden_states is not None:
+            if encoder_attention_mask is None:
+                encoder_attention_mask = jnp.ones(encoder_hidden_states.shape[:2], dtype=jnp.int32)
+            encoder_mask = self.invert_attention_mask(encoder_attention_mask, dtype=self.dtype)
         head_masks = self.get_head_mask(head_mask, self.config.num_hidden_layers)
-        hidden = self.embeddings(input_ids, jnp.asarray(token_type_ids), jnp.asarray(position_ids), rngs)
-        out = self.encoder(
-            hidden, mask, head_masks, rngs=rngs,
-            output_attentions=self.config.output_attentions if output_attentions is None else output_attentions,
-            output_hidden_states=(self.config.output_hidden_states if output_hidden_states is None
-                                  else output_hidden_states),
-        )
-        result = ModelOutput(last_hidden_state=out.last_hidden_state)
+        hidden = self.embeddings(input_ids, jnp.asarray(token_type_ids), jnp.asarray(position_ids), inputs_embeds,
+                                 rngs)
+        out = self.encoder(hidden, mask, head_masks, rngs=rngs, output_attentions=flags.output_attentions,
+                           output_hidden_states=flags.output_hidden_states, encoder_hidden_states=encoder_hidden_states,
+                           encoder_mask=encoder_mask, past_key_values=past_key_values)
+        if out.past_key_values is not None:
+            cached = use_cache is not False and self.config.is_decoder
+            out.past_key_values = StaticCache(offset + seq, out.past_key_values) if cached else None
         if self.pooler is not None:
-            result.pooler_output = self.pooler(out.last_hidden_state)
-        for name in ("hidden_states", "attentions"):
-            if name in out:
-                result[name] = out[name]
-        return result
+            out.pooler_output = self.pooler(out.last_hidden_state)
+        return returned(out, flags.return_dict)
 
 
 class FlaxBertPredictionHeadTransform(nnx.Module):
@@ -351,29 +443,29 @@ class FlaxBertForMaskedLM(FlaxBertPreTrainedModel):
 
     def __call__(
         self,
-        input_ids: jax.Array,
+        input_ids: jax.Array | None = None,
         attention_mask: jax.Array | None = None,
         token_type_ids: jax.Array | None = None,
         position_ids: jax.Array | None = None,
         head_mask: jax.Array | None = None,
+        inputs_embeds: jax.Array | None = None,
         labels: jax.Array | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
         *,
         rngs: nnx.Rngs | None = None,
-    ) -> ModelOutput:
-        """`logits` `(batch, seq, vocab)`; `loss` (mean cross-entropy over labels != -100) when `labels` given."""
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        output_attentions=output_attentions, output_hidden_states=output_hidden_states, rngs=rngs)
+    ) -> Any:
+        """`MaskedLMOutput`: `logits` `(batch, seq, vocab)`; `loss` (mean cross-entropy over labels != -100) when
+        `labels` given."""
+        flags = output_flags(self.config, output_attentions, output_hidden_states, return_dict)
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                        output_attentions=flags.output_attentions, output_hidden_states=flags.output_hidden_states,
+                        return_dict=True, rngs=rngs)
         logits = self.cls.predictions(out.last_hidden_state, self.bert.get_input_embeddings())
-        result = ModelOutput()
-        if labels is not None:
-            result.loss = _masked_lm_loss(logits, labels)
-        result.logits = logits
-        for name in ("hidden_states", "attentions"):
-            if name in out:
-                result[name] = out[name]
-        return result
+        loss = None if labels is None else _masked_lm_loss(logits, labels)
+        return returned(MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                       attentions=out.attentions), flags.return_dict)
 
 
 def _classification_loss(config: BertConfig, logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -420,29 +512,29 @@ class FlaxBertForSequenceClassification(FlaxBertPreTrainedModel):
 
     def __call__(
         self,
-        input_ids: jax.Array,
+        input_ids: jax.Array | None = None,
         attention_mask: jax.Array | None = None,
         token_type_ids: jax.Array | None = None,
         position_ids: jax.Array | None = None,
         head_mask: jax.Array | None = None,
+        inputs_embeds: jax.Array | None = None,
         labels: jax.Array | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
         *,
         rngs: nnx.Rngs | None = None,
-    ) -> ModelOutput:
-        """`logits` `(batch, num_labels)`; `loss` by `config.problem_type` (as transformers) when `labels` given."""
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-                        output_attentions=output_attentions, output_hidden_states=output_hidden_states, rngs=rngs)
+    ) -> Any:
+        """`SequenceClassifierOutput`: `logits` `(batch, num_labels)`; `loss` by `config.problem_type` (as
+        transformers) when `labels` given."""
+        flags = output_flags(self.config, output_attentions, output_hidden_states, return_dict)
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                        output_attentions=flags.output_attentions, output_hidden_states=flags.output_hidden_states,
+                        return_dict=True, rngs=rngs)
         logits = self.classifier(self.dropout(out.pooler_output, rngs=rngs))
-        result = ModelOutput()
-        if labels is not None:
-            result.loss = _classification_loss(self.config, logits, labels)
-        result.logits = logits
-        for name in ("hidden_states", "attentions"):
-            if name in out:
-                result[name] = out[name]
-        return result
+        loss = None if labels is None else _classification_loss(self.config, logits, labels)
+        return returned(SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                                 attentions=out.attentions), flags.return_dict)
 
 
 __all__ = ["FlaxBertForMaskedLM", "FlaxBertForSequenceClassification", "FlaxBertModel", "FlaxBertPreTrainedModel"]

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,15 +25,29 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from pretrained.attention import attention_head_size
 from pretrained.errors import ConfigError
 from pretrained.heads import pruneable_heads_and_indices
-from pretrained.outputs import ModelOutput
+from pretrained.outputs import (
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    MaskedLMOutput,
+    SequenceClassifierOutput,
+    output_flags,
+    returned,
+)
+from pretrained.tf.attention import attention_forward
+from pretrained.tf.generation import StaticCache, update_cache
 from pretrained.tf.modeling import TFPreTrainedModel
-from pretrained.tf.module_utils import TFModuleUtilsMixin
+from pretrained.tf.module_utils import TFModuleUtilsMixin, apply_chunking_to_forward
 from pretrained.tf.pruning import prune_layer_attribute
 from pretrained.tf.variables import ContainerLayer, LayerList, declare_input_shape, replace_layer, replace_variable
 
-from .configuration_bert import BertConfig
+from .configuration_bert import (
+    BertConfig,
+    check_cross_attention,
+    check_position_embedding_type,
+    missing_cross_attention_message,
+)
 
 ACT2FN = {
     "gelu": lambda x: keras.activations.gelu(x, approximate=False),
@@ -76,55 +89,68 @@ def _embedding(config: BertConfig, rows: int, name: str) -> keras.layers.Embeddi
 
 # ----------------------------------------------------------------------------------------------- blocks
 class TFBertEmbeddings(ContainerLayer):
-    """Word + position + token-type embeddings, then LayerNorm and dropout."""
+    """Word + position + token-type embeddings, then LayerNorm and dropout (or `inputs_embeds` instead of the word
+    embeddings)."""
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        check_position_embedding_type(config)
         self.word_embeddings = _embedding(config, config.vocab_size, "word_embeddings")
         self.position_embeddings = _embedding(config, config.max_position_embeddings, "position_embeddings")
         self.token_type_embeddings = _embedding(config, config.type_vocab_size, "token_type_embeddings")
         self.LayerNorm = _layer_norm(config)
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
 
-    def call(self, input_ids: Any, token_type_ids: Any = None, position_ids: Any = None,
-             training: bool = False) -> Any:
+    def call(self, input_ids: Any = None, token_type_ids: Any = None, position_ids: Any = None,
+             inputs_embeds: Any = None, training: bool = False) -> Any:
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)
         if position_ids is None:
-            position_ids = ops.arange(ops.shape(input_ids)[1])[None, :]
+            position_ids = ops.arange(ops.shape(inputs_embeds)[1])[None, :]
         if token_type_ids is None:
-            token_type_ids = ops.zeros_like(input_ids)
-        embeddings = (self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+            token_type_ids = ops.zeros(ops.shape(inputs_embeds)[:2], "int32")
+        embeddings = (inputs_embeds + self.token_type_embeddings(token_type_ids)
                       + self.position_embeddings(position_ids))
         return self.dropout(self.LayerNorm(embeddings), training=training)
 
 
 class TFBertSelfAttention(ContainerLayer):
-    """Multi-head scaled dot-product attention over `num_heads` heads (fewer than the config's once pruned)."""
+    """Multi-head scaled dot-product attention over `num_heads` heads (fewer than the config's once pruned), run by
+    the implementation `attn_implementation` names (`config._attn_implementation`: "eager" or "sdpa", see
+    [`pretrained.tf.attention`][pretrained.tf.attention])."""
 
     def __init__(self, config: BertConfig, num_heads: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_attention_heads = num_heads
-        self.attention_head_size = config.hidden_size // config.num_attention_heads
+        self.attention_head_size = attention_head_size(config.hidden_size, config.num_attention_heads)
         self.all_head_size = num_heads * self.attention_head_size
         self.query = _dense(config, self.all_head_size, "query")
         self.key = _dense(config, self.all_head_size, "key")
         self.value = _dense(config, self.all_head_size, "value")
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
+        self.attn_implementation = config._attn_implementation
 
     def _heads(self, x: Any) -> Any:
-        x = ops.reshape(x, (ops.shape(x)[0], -1, self.num_attention_heads, self.attention_head_size))
-        return ops.transpose(x, (0, 2, 1, 3))
+        return ops.reshape(x, (ops.shape(x)[0], -1, self.num_attention_heads, self.attention_head_size))
 
     def call(self, hidden_states: Any, attention_mask: Any = None, head_mask: Any = None,
-             training: bool = False) -> tuple[Any, Any]:
-        query, key, value = (self._heads(layer(hidden_states)) for layer in (self.query, self.key, self.value))
-        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2))) / math.sqrt(self.attention_head_size)
-        if attention_mask is not None:
-            scores = scores + ops.cast(attention_mask, scores.dtype)
-        probs = self.dropout(ops.softmax(scores, axis=-1), training=training)
-        if head_mask is not None:
-            probs = probs * ops.cast(head_mask, probs.dtype)
-        context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))
-        return ops.reshape(context, (ops.shape(context)[0], -1, self.all_head_size)), probs
+             output_attentions: bool = False, training: bool = False, key_value_states: Any = None,
+             layer_past: Any = None, cache_index: Any = None) -> tuple[Any, Any, Any]:
+        """`(context (batch, seq, all_head_size), attention probabilities or None, the layer's cache or None)`:
+        keys and values from `key_value_states` (cross-attention), or written into `layer_past` (a static cache,
+        (batch, heads, max_length, head_dim)) at `cache_index`."""
+        source = hidden_states if key_value_states is None else key_value_states
+        key, value = self._heads(self.key(source)), self._heads(self.value(source))
+        present = None
+        if layer_past is not None:
+            present = tuple(update_cache(past, ops.transpose(new, (0, 2, 1, 3)), cache_index)
+                            for past, new in zip(layer_past, (key, value)))
+            key, value = (ops.transpose(cached, (0, 2, 1, 3)) for cached in present)
+        context, probs = attention_forward(
+            self.attn_implementation, self._heads(self.query(hidden_states)), key, value, attention_mask,
+            head_mask=head_mask, dropout=self.dropout, training=training, output_attentions=output_attentions,
+            caller=type(self).__name__)
+        return ops.reshape(context, (ops.shape(context)[0], -1, self.all_head_size)), probs, present
 
 
 class TFBertSelfOutput(ContainerLayer):
@@ -168,10 +194,12 @@ class TFBertAttention(ContainerLayer):
         self.pruned_heads |= heads
 
     def call(self, hidden_states: Any, attention_mask: Any = None, head_mask: Any = None,
-             training: bool = False) -> tuple[Any, Any]:
-        context, probs = self.self_attention(hidden_states, attention_mask=attention_mask, head_mask=head_mask,
-                                             training=training)
-        return self.dense_output(context, hidden_states, training=training), probs
+             output_attentions: bool = False, training: bool = False, key_value_states: Any = None,
+             layer_past: Any = None, cache_index: Any = None) -> tuple[Any, Any, Any]:
+        context, probs, present = self.self_attention(
+            hidden_states, attention_mask=attention_mask, head_mask=head_mask, output_attentions=output_attentions,
+            training=training, key_value_states=key_value_states, layer_past=layer_past, cache_index=cache_index)
+        return self.dense_output(context, hidden_states, training=training), probs, present
 
 
 class TFBertIntermediate(ContainerLayer):
@@ -185,19 +213,39 @@ class TFBertIntermediate(ContainerLayer):
 
 
 class TFBertLayer(ContainerLayer):
-    """One transformer block: `attention`, `intermediate`, `output`."""
+    """One transformer block: `attention`, cross-attention over the encoder's states (`crossattention`, when
+    `config.add_cross_attention`), then the feed-forward (`intermediate`, `output`) in chunks of
+    `config.chunk_size_feed_forward` positions (0: at once)."""
 
     def __init__(self, config: BertConfig, pruned_heads: Iterable[int] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.chunk_size_feed_forward = config.chunk_size_feed_forward
         self.attention = TFBertAttention(config, pruned_heads, name="attention")
+        if check_cross_attention(config):
+            self.crossattention = TFBertAttention(config, name="crossattention")
         self.intermediate = TFBertIntermediate(config, name="intermediate")
         self.bert_output = TFBertOutput(config, config.intermediate_size, name="output")
 
     def call(self, hidden_states: Any, attention_mask: Any = None, head_mask: Any = None,
-             training: bool = False) -> tuple[Any, Any]:
-        attended, probs = self.attention(hidden_states, attention_mask=attention_mask, head_mask=head_mask,
-                                         training=training)
-        return self.bert_output(self.intermediate(attended), attended, training=training), probs
+             output_attentions: bool = False, training: bool = False, encoder_hidden_states: Any = None,
+             encoder_attention_mask: Any = None, layer_past: Any = None, cache_index: Any = None) -> tuple:
+        """`(output, self-attention probabilities, cross-attention probabilities, the layer's cache)`."""
+        attended, probs, present = self.attention(
+            hidden_states, attention_mask=attention_mask, head_mask=head_mask, output_attentions=output_attentions,
+            training=training, layer_past=layer_past, cache_index=cache_index)
+        cross_probs = None
+        if encoder_hidden_states is not None:
+            if not hasattr(self, "crossattention"):
+                raise ValueError(missing_cross_attention_message(self))
+            attended, cross_probs, _ = self.crossattention(
+                attended, attention_mask=encoder_attention_mask, head_mask=head_mask,
+                output_attentions=output_attentions, training=training, key_value_states=encoder_hidden_states)
+
+        def feed_forward(chunk: Any) -> Any:
+            return self.bert_output(self.intermediate(chunk), chunk, training=training)
+
+        return apply_chunking_to_forward(feed_forward, self.chunk_size_feed_forward, 1, attended), probs, cross_probs, \
+            present
 
 
 class TFBertEncoder(ContainerLayer):
@@ -211,20 +259,28 @@ class TFBertEncoder(ContainerLayer):
             [TFBertLayer(config, pruned.get(i, ()), name=str(i)) for i in range(count)], name="layer")
 
     def call(self, hidden_states: Any, attention_mask: Any = None, head_mask: Any = None,
-             output_attentions: bool = False, output_hidden_states: bool = False,
-             training: bool = False) -> ModelOutput:
-        states, attentions = [], []
+             output_attentions: bool = False, output_hidden_states: bool = False, training: bool = False,
+             encoder_hidden_states: Any = None, encoder_attention_mask: Any = None,
+             past_key_values: StaticCache | None = None) -> BaseModelOutputWithPoolingAndCrossAttentions:
+        states, attentions, crossed, presents = [], [], [], []
         for i, block in enumerate(self.layer):
             states.append(hidden_states)
-            hidden_states, probs = block(hidden_states, attention_mask=attention_mask, head_mask=head_mask[i],
-                                         training=training)
+            hidden_states, probs, cross, present = block(
+                hidden_states, attention_mask=attention_mask, head_mask=head_mask[i],
+                output_attentions=output_attentions, training=training, encoder_hidden_states=encoder_hidden_states,
+                encoder_attention_mask=encoder_attention_mask,
+                layer_past=None if past_key_values is None else past_key_values.layers[i],
+                cache_index=None if past_key_values is None else past_key_values.index)
             attentions.append(probs)
-        out = ModelOutput(last_hidden_state=hidden_states)
-        if output_hidden_states:
-            out.hidden_states = (*states, hidden_states)
-        if output_attentions:
-            out.attentions = tuple(attentions)
-        return out
+            crossed.append(cross)
+            presents.append(present)
+        cross_attentions = output_attentions and encoder_hidden_states is not None
+        return BaseModelOutputWithPoolingAndCrossAttentions(
+            last_hidden_state=hidden_states,
+            hidden_states=(*states, hidden_states) if output_hidden_states else None,
+            past_key_values=None if past_key_values is None else tuple(presents),
+            attentions=tuple(attentions) if output_attentions else None,
+            cross_attentions=tuple(crossed) if cross_attentions else None)
 
 
 class TFBertPooler(ContainerLayer):
@@ -260,29 +316,50 @@ class _TFBertBody:
         for layer, heads in heads_to_prune.items():
             self.encoder.layer[int(layer)].attention.prune_heads(heads)
 
-    def _encode(self, input_ids: Any, attention_mask: Any, token_type_ids: Any, position_ids: Any, head_mask: Any,
-                output_attentions: bool | None, output_hidden_states: bool | None, training: bool) -> ModelOutput:
+    def call(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
+             position_ids: Any = None, head_mask: Any = None, inputs_embeds: Any = None,
+             encoder_hidden_states: Any = None, encoder_attention_mask: Any = None,
+             past_key_values: StaticCache | None = None, use_cache: bool | None = None,
+             output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+             return_dict: bool | None = None, training: bool = False) -> Any:
+        """Encode `input_ids` `(batch, seq)` (or `inputs_embeds` `(batch, seq, hidden)`); a decoder
+        (`config.is_decoder`) masks causally and, given a static `past_key_values` cache, writes to it (the
+        `attention_mask` then spans the whole cache)."""
         config = self.config
+        flags = output_flags(config, output_attentions, output_hidden_states, return_dict)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        if input_ids is not None:
+            self.warn_if_padding_and_no_attention_mask(input_ids, attention_mask)
+        batch, length = ops.shape(input_ids if input_ids is not None else inputs_embeds)[:2]
+        offset = 0 if past_key_values is None else past_key_values.index
+        key_length = length if past_key_values is None else ops.shape(past_key_values.layers[0][0])[2]
         if attention_mask is None:
-            attention_mask = ops.ones_like(input_ids)
+            attention_mask = ops.ones((batch, key_length), "int32")
+        if config.is_decoder and len(attention_mask.shape) == 2:  # causal: query i sits at position offset + i
+            causal = ops.arange(key_length)[None, :] <= ops.arange(length)[:, None] + ops.cast(offset, "int32")
+            attention_mask = ops.cast(causal, "int32")[None] * ops.cast(attention_mask, "int32")[:, None, :]
+        if position_ids is None and past_key_values is not None:
+            position_ids = (ops.arange(length) + ops.cast(offset, "int32"))[None, :]
         extended = self.get_extended_attention_mask(attention_mask, None)
+        if encoder_hidden_states is not None:
+            if encoder_attention_mask is None:
+                encoder_attention_mask = ops.ones(ops.shape(encoder_hidden_states)[:2], "int32")
+            encoder_attention_mask = self.invert_attention_mask(encoder_attention_mask)
         head_mask = self.get_head_mask(head_mask, config.num_hidden_layers)
         embedded = self.embeddings(input_ids, token_type_ids=token_type_ids, position_ids=position_ids,
-                                   training=training)
-        out = self.encoder(
-            embedded, attention_mask=extended, head_mask=head_mask,
-            output_attentions=bool(output_attentions if output_attentions is not None else config.output_attentions),
-            output_hidden_states=bool(
-                output_hidden_states if output_hidden_states is not None else config.output_hidden_states),
-            training=training,
-        )
-        result = ModelOutput(last_hidden_state=out["last_hidden_state"])
+                                   inputs_embeds=inputs_embeds, training=training)
+        out = self.encoder(embedded, attention_mask=extended, head_mask=head_mask,
+                           output_attentions=flags.output_attentions, output_hidden_states=flags.output_hidden_states,
+                           training=training, encoder_hidden_states=encoder_hidden_states,
+                           encoder_attention_mask=encoder_attention_mask, past_key_values=past_key_values)
+        if out.past_key_values is not None:
+            cached = use_cache is not False and config.is_decoder
+            out.past_key_values = StaticCache(ops.cast(offset, "int32") + length, out.past_key_values) if cached \
+                else None
         if self.pooler is not None:
-            result.pooler_output = self.pooler(out["last_hidden_state"])
-        for name in ("hidden_states", "attentions"):
-            if name in out:
-                result[name] = out[name]
-        return result
+            out.pooler_output = self.pooler(out.last_hidden_state)
+        return returned(out, flags.return_dict)
 
 
 class TFBertMainLayer(_TFBertBody, ContainerLayer, TFModuleUtilsMixin):
@@ -293,18 +370,14 @@ class TFBertMainLayer(_TFBertBody, ContainerLayer, TFModuleUtilsMixin):
         self.config = config
         self._build_body(config, add_pooling_layer)
 
-    def call(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, position_ids: Any = None,
-             head_mask: Any = None, output_attentions: bool | None = None, output_hidden_states: bool | None = None,
-             training: bool = False) -> ModelOutput:
-        return self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask, output_attentions,
-                            output_hidden_states, training)
-
 
 class TFBertPreTrainedModel(TFPreTrainedModel):
-    """Shared plumbing of the TF BERT classes: config class, prefix, dummy inputs."""
+    """Shared plumbing of the TF BERT classes: config class, prefix, dummy inputs, both attention implementations
+    (`attn_implementation="eager"` or `"sdpa"`, the default)."""
 
     config_class = BertConfig
     base_model_prefix = "bert"
+    _supports_sdpa = True
 
     @property
     def dummy_inputs(self) -> dict[str, Any]:
@@ -313,8 +386,9 @@ class TFBertPreTrainedModel(TFPreTrainedModel):
 
 
 class TFBertModel(_TFBertBody, TFBertPreTrainedModel):
-    """The bare BERT encoder (`embeddings`, `encoder`, `pooler`): `last_hidden_state`, `pooler_output` and, on
-    request, `hidden_states` / `attentions`.
+    """The bare BERT encoder (`embeddings`, `encoder`, `pooler`): `BaseModelOutputWithPoolingAndCrossAttentions`
+    (`last_hidden_state`, `pooler_output` and, on request, `hidden_states` / `attentions`), or its tuple with
+    `return_dict=False`.
 
     Example:
         >>> import numpy as np
@@ -328,13 +402,6 @@ class TFBertModel(_TFBertBody, TFBertPreTrainedModel):
     def __init__(self, config: BertConfig, *inputs: Any, add_pooling_layer: bool = True, **kwargs: Any) -> None:
         super().__init__(config, *inputs, **kwargs)
         self._build_body(config, add_pooling_layer)
-
-    def call(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, position_ids: Any = None,
-             head_mask: Any = None, labels: Any = None, output_attentions: bool | None = None,
-             output_hidden_states: bool | None = None, training: bool = False) -> ModelOutput:
-        """Encode `input_ids` `(batch, seq)`. `labels` is accepted and ignored (no head)."""
-        return self._encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask, output_attentions,
-                            output_hidden_states, training)
 
 
 # ----------------------------------------------------------------------------------------------- heads
@@ -419,6 +486,9 @@ class TFBertForMaskedLM(TFBertPreTrainedModel):
     def set_output_embeddings(self, value: keras.layers.Layer) -> None:
         replace_layer(self.cls.predictions, "decoder", value)
 
+    def get_lm_head(self) -> keras.layers.Layer:
+        return self.cls.predictions
+
     def get_bias(self) -> dict[str, Any]:
         self._ensure_built()
         return {"bias": self.cls.predictions.bias}
@@ -427,16 +497,22 @@ class TFBertForMaskedLM(TFBertPreTrainedModel):
         replace_variable(self.cls.predictions, "bias", np.asarray(value["bias"]))
         self.cls.predictions.vocab_size = int(value["bias"].shape[0])
 
-    def call(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, position_ids: Any = None,
-             head_mask: Any = None, labels: Any = None, output_attentions: bool | None = None,
-             output_hidden_states: bool | None = None, training: bool = False) -> ModelOutput:
-        """`logits` `(batch, seq, vocab)`; `loss` (mean cross-entropy over labels != -100) when `labels` given."""
+    def call(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
+             position_ids: Any = None, head_mask: Any = None, inputs_embeds: Any = None, labels: Any = None,
+             output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+             return_dict: bool | None = None, training: bool = False) -> Any:
+        """`MaskedLMOutput`: `logits` `(batch, seq, vocab)`; `loss` (mean cross-entropy over labels != -100) when
+        `labels` given."""
+        flags = output_flags(self.config, output_attentions, output_hidden_states, return_dict)
         out = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                        position_ids=position_ids, head_mask=head_mask, output_attentions=output_attentions,
-                        output_hidden_states=output_hidden_states, training=training)
+                        position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+                        output_attentions=flags.output_attentions, output_hidden_states=flags.output_hidden_states,
+                        return_dict=True, training=training)
         matrix = self.bert.get_input_embeddings().embeddings if self.cls.predictions.decoder is None else None
-        logits = self.cls(out["last_hidden_state"], embedding_matrix=matrix)
-        return _with_loss(out, logits, None if labels is None else _masked_lm_loss(logits, labels))
+        logits = self.cls(out.last_hidden_state, embedding_matrix=matrix)
+        loss = None if labels is None else _masked_lm_loss(logits, labels)
+        return returned(MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                       attentions=out.attentions), flags.return_dict)
 
 
 def _classification_loss(config: BertConfig, logits: Any, labels: Any) -> Any:
@@ -461,17 +537,6 @@ def _classification_loss(config: BertConfig, logits: Any, labels: Any) -> Any:
     return ops.mean(ops.maximum(logits, 0.0) - logits * targets + ops.log1p(ops.exp(-ops.abs(logits))))
 
 
-def _with_loss(out: ModelOutput, logits: Any, loss: Any) -> ModelOutput:
-    result = ModelOutput()
-    if loss is not None:
-        result.loss = loss
-    result.logits = logits
-    for name in ("hidden_states", "attentions"):
-        if name in out:
-            result[name] = out[name]
-    return result
-
-
 class TFBertForSequenceClassification(TFBertPreTrainedModel):
     """BERT with a classification / regression head on the pooled output (`classifier`).
 
@@ -493,17 +558,21 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
         self.classifier = declare_input_shape(_dense(config, config.num_labels, "classifier"),
                                               (None, config.hidden_size))
 
-    def call(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, position_ids: Any = None,
-             head_mask: Any = None, labels: Any = None, output_attentions: bool | None = None,
-             output_hidden_states: bool | None = None, training: bool = False) -> ModelOutput:
-        """`logits` `(batch, num_labels)`; `loss` by `config.problem_type` (inferred as in transformers) with
-        `labels`."""
+    def call(self, input_ids: Any = None, attention_mask: Any = None, token_type_ids: Any = None,
+             position_ids: Any = None, head_mask: Any = None, inputs_embeds: Any = None, labels: Any = None,
+             output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+             return_dict: bool | None = None, training: bool = False) -> Any:
+        """`SequenceClassifierOutput`: `logits` `(batch, num_labels)`; `loss` by `config.problem_type` (inferred as
+        in transformers) with `labels`."""
+        flags = output_flags(self.config, output_attentions, output_hidden_states, return_dict)
         out = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                        position_ids=position_ids, head_mask=head_mask, output_attentions=output_attentions,
-                        output_hidden_states=output_hidden_states, training=training)
-        logits = self.classifier(self.dropout(out["pooler_output"], training=training))
+                        position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+                        output_attentions=flags.output_attentions, output_hidden_states=flags.output_hidden_states,
+                        return_dict=True, training=training)
+        logits = self.classifier(self.dropout(out.pooler_output, training=training))
         loss = None if labels is None else _classification_loss(self.config, logits, ops.convert_to_tensor(labels))
-        return _with_loss(out, logits, loss)
+        return returned(SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                                 attentions=out.attentions), flags.return_dict)
 
 
 __all__ = [

@@ -24,7 +24,12 @@ import jax.numpy as jnp
 from flax import nnx
 
 from pretrained.flax.modeling import FlaxPreTrainedModel
-from pretrained.outputs import ModelOutput
+from pretrained.outputs import (
+    BaseModelOutputWithPoolingAndNoAttention,
+    ImageClassifierOutputWithNoAttention,
+    output_flags,
+    returned,
+)
 
 from .configuration_resnet import ResnetConfig
 
@@ -155,8 +160,9 @@ class FlaxResNet(nnx.Module):
         self.num_features = inplanes
         self.fc = _classifier(make, inplanes, config.num_classes) if config.num_classes > 0 else None
 
-    def forward_features(self, x: jax.Array) -> jax.Array:
-        """NHWC image -> NHWC feature map (stem, max-pool, the four stages)."""
+    def forward_features(self, x: jax.Array, stages: list[jax.Array] | None = None) -> jax.Array:
+        """NHWC image -> NHWC feature map (stem, max-pool, the four stages); `stages` receives the output of the stem
+        and of each stage."""
         if isinstance(self.conv1, nnx.List):
             stem = self.conv1
             x = jax.nn.relu(stem[1](stem[0](x)))
@@ -166,9 +172,13 @@ class FlaxResNet(nnx.Module):
             x = self.conv1(x)
         x = jax.nn.relu(self.bn1(x))
         x = nnx.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))  # pads with -inf, like torch
+        if stages is not None:
+            stages.append(x)
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
             for block in stage:
                 x = block(x)
+            if stages is not None:
+                stages.append(x)
         return x
 
     def forward_head(self, x: jax.Array) -> jax.Array:
@@ -190,29 +200,42 @@ class FlaxResnetPreTrainedModel(FlaxPreTrainedModel):
         self.model = FlaxResNet(config, _Factory(self.rngs, self.dtype, self.param_dtype))
         self.post_init()
 
-    def _features(self, pixel_values: jax.Array) -> jax.Array:
-        x = jnp.transpose(jnp.asarray(pixel_values), (0, 2, 3, 1))  # NCHW -> NHWC
-        return self.model.forward_features(x.astype(self.dtype))
+    def _features(self, pixel_values: jax.Array, output_hidden_states: bool) -> tuple[jax.Array, Any]:
+        """The NHWC feature map, and (NCHW, like torch) the stem's and every stage's output on request."""
+        x = jnp.transpose(jnp.asarray(pixel_values), (0, 2, 3, 1)).astype(self.dtype)  # NCHW -> NHWC
+        stages: list[jax.Array] | None = [] if output_hidden_states else None
+        features = self.model.forward_features(x, stages)
+        hidden = None if stages is None else tuple(jnp.transpose(h, (0, 3, 1, 2)) for h in stages)
+        return features, hidden
 
 
 class FlaxResnetModel(FlaxResnetPreTrainedModel):
-    """The ResNet body: `pixel_values` `(batch, channels, height, width)` -> the NCHW feature map (torch's
-    `forward_features`).
+    """The ResNet body: `pixel_values` `(batch, channels, height, width)` -> `BaseModelOutputWithPoolingAndNoAttention`
+    (`last_hidden_state`: the NCHW feature map of torch's `forward_features`; `pooler_output`: its global average
+    `(batch, channels, 1, 1)`).
 
     Example:
         >>> import jax.numpy as jnp
         >>> from pretrained.models.resnet import ResnetConfig, FlaxResnetModel
         >>> model = FlaxResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).eval()
-        >>> model(jnp.zeros((1, 3, 64, 64))).shape
+        >>> model(jnp.zeros((1, 3, 64, 64))).last_hidden_state.shape
         (1, 512, 2, 2)
     """
 
-    def __call__(self, pixel_values: jax.Array) -> jax.Array:
-        return jnp.transpose(self._features(pixel_values), (0, 3, 1, 2))
+    def __call__(self, pixel_values: jax.Array, output_hidden_states: bool | None = None,
+                 return_dict: bool | None = None) -> Any:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, flags.output_hidden_states)
+        output = BaseModelOutputWithPoolingAndNoAttention(
+            last_hidden_state=jnp.transpose(features, (0, 3, 1, 2)),
+            pooler_output=jnp.transpose(jnp.mean(features, axis=(1, 2), keepdims=True), (0, 3, 1, 2)),
+            hidden_states=hidden)
+        return returned(output, flags.return_dict)
 
 
 class FlaxResnetModelForImageClassification(FlaxResnetPreTrainedModel):
-    """The ResNet with its `fc` head: returns `ModelOutput(logits=...)`, plus `loss` (cross-entropy) with `labels`.
+    """The ResNet with its `fc` head: `ImageClassifierOutputWithNoAttention` (`logits`, plus `loss`
+    (cross-entropy) with `labels`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -223,13 +246,17 @@ class FlaxResnetModelForImageClassification(FlaxResnetPreTrainedModel):
         ()
     """
 
-    def __call__(self, pixel_values: jax.Array, labels: jax.Array | None = None) -> ModelOutput:
-        logits = self.model.forward_head(self._features(pixel_values))
-        if labels is None:
-            return ModelOutput(logits=logits)
-        log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-        loss = -jnp.mean(jnp.take_along_axis(log_probs, jnp.asarray(labels).reshape(-1, 1), axis=-1))
-        return ModelOutput(loss=loss, logits=logits)
+    def __call__(self, pixel_values: jax.Array, labels: jax.Array | None = None,
+                 output_hidden_states: bool | None = None, return_dict: bool | None = None) -> Any:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, flags.output_hidden_states)
+        logits = self.model.forward_head(features)
+        loss = None
+        if labels is not None:
+            log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+            loss = -jnp.mean(jnp.take_along_axis(log_probs, jnp.asarray(labels).reshape(-1, 1), axis=-1))
+        return returned(ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=hidden),
+                        flags.return_dict)
 
 
 __all__ = ["FlaxResnetModel", "FlaxResnetModelForImageClassification", "FlaxResnetPreTrainedModel"]

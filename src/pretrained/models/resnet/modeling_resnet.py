@@ -1,4 +1,6 @@
-"""ResNet for PyTorch: timm's `ResNet` wrapped exactly as in the custom-models guide.
+"""ResNet for PyTorch: timm's `ResNet` wrapped as in the custom-models guide, returning transformers v4's outputs
+(`BaseModelOutputWithPoolingAndNoAttention`, `ImageClassifierOutputWithNoAttention`; tuples with
+`return_dict=False`; every stage's output with `output_hidden_states=True`).
 
 Example:
     >>> import torch
@@ -16,7 +18,12 @@ import torch
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 from torch import nn
 
-from pretrained.outputs import ModelOutput
+from pretrained.outputs import (
+    BaseModelOutputWithPoolingAndNoAttention,
+    ImageClassifierOutputWithNoAttention,
+    output_flags,
+    returned,
+)
 from pretrained.torch.modeling import PreTrainedModel
 
 from .configuration_resnet import ResnetConfig
@@ -44,6 +51,19 @@ class ResnetPreTrainedModel(PreTrainedModel):
             avg_down=config.avg_down,
         )
 
+    def _features(self, pixel_values: torch.Tensor, output_hidden_states: bool
+                  ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """timm's `forward_features`, and with `output_hidden_states` the stem's and every stage's output."""
+        resnet = self.model
+        if not output_hidden_states:
+            return resnet.forward_features(pixel_values), None
+        x = resnet.maxpool(resnet.act1(resnet.bn1(resnet.conv1(pixel_values))))
+        hidden = [x]
+        for stage in (resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4):
+            x = stage(x)
+            hidden.append(x)
+        return x, tuple(hidden)
+
     def _init_weights(self, module: nn.Module) -> None:
         """timm's ResNet initialisation, one module at a time (children before parents)."""
         if isinstance(module, nn.Conv2d):
@@ -59,12 +79,14 @@ class ResnetPreTrainedModel(PreTrainedModel):
 
 
 class ResnetModel(ResnetPreTrainedModel):
-    """The ResNet body: `forward(pixel_values)` returns the last feature map `(batch, channels, h, w)`.
+    """The ResNet body: `forward(pixel_values)` -> `BaseModelOutputWithPoolingAndNoAttention` (`last_hidden_state`:
+    the last feature map `(batch, channels, h, w)`, `pooler_output`: its global average `(batch, channels, 1, 1)`).
 
     Example:
         >>> import torch
         >>> from pretrained.models.resnet import ResnetConfig, ResnetModel
-        >>> ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).eval()(torch.zeros(1, 3, 32, 32)).shape
+        >>> model = ResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1])).eval()
+        >>> model(torch.zeros(1, 3, 32, 32)).last_hidden_state.shape
         torch.Size([1, 512, 1, 1])
     """
 
@@ -73,12 +95,18 @@ class ResnetModel(ResnetPreTrainedModel):
         self.model = self._build_resnet(config)
         self.post_init()
 
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_features(pixel_values)
+    def forward(self, pixel_values: torch.Tensor, output_hidden_states: bool | None = None,
+                return_dict: bool | None = None) -> BaseModelOutputWithPoolingAndNoAttention | tuple[torch.Tensor, ...]:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, flags.output_hidden_states)
+        output = BaseModelOutputWithPoolingAndNoAttention(
+            last_hidden_state=features, pooler_output=features.mean(dim=(2, 3), keepdim=True), hidden_states=hidden)
+        return returned(output, flags.return_dict)
 
 
 class ResnetModelForImageClassification(ResnetPreTrainedModel):
-    """ResNet with its classifier: returns `ModelOutput(logits=...)`, plus `loss` (cross-entropy) with `labels`.
+    """ResNet with its classifier: `ImageClassifierOutputWithNoAttention` (`logits`, plus `loss` (cross-entropy)
+    with `labels`).
 
     Example:
         >>> import torch
@@ -93,9 +121,12 @@ class ResnetModelForImageClassification(ResnetPreTrainedModel):
         self.model = self._build_resnet(config)
         self.post_init()
 
-    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None) -> ModelOutput:
-        logits = self.model(pixel_values)
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits, labels)
-            return ModelOutput(loss=loss, logits=logits)
-        return ModelOutput(logits=logits)
+    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None,
+                output_hidden_states: bool | None = None, return_dict: bool | None = None
+                ) -> ImageClassifierOutputWithNoAttention | tuple[torch.Tensor, ...]:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, flags.output_hidden_states)
+        logits = self.model.forward_head(features)
+        loss = None if labels is None else nn.functional.cross_entropy(logits, labels)
+        return returned(ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=hidden),
+                        flags.return_dict)

@@ -28,7 +28,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from pretrained.outputs import ModelOutput
+from pretrained.outputs import (
+    BaseModelOutputWithPoolingAndNoAttention,
+    ImageClassifierOutputWithNoAttention,
+    output_flags,
+    returned,
+)
 from pretrained.tf.modeling import TFPreTrainedModel
 from pretrained.tf.variables import ContainerLayer, LayerList, declare_input_shape
 
@@ -169,13 +174,18 @@ class TFResNet(ContainerLayer):
         if config.num_classes > 0:
             self.fc = declare_input_shape(keras.layers.Dense(config.num_classes, name="fc"), (None, inplanes))
 
-    def forward_features(self, x: Any, training: bool = False) -> Any:
-        """NHWC image -> NHWC feature map (stem, max-pool, the four stages)."""
+    def forward_features(self, x: Any, training: bool = False, stages: list[Any] | None = None) -> Any:
+        """NHWC image -> NHWC feature map (stem, max-pool, the four stages); `stages` receives the output of the stem
+        and of each stage."""
         x = ops.relu(self.bn1(self.conv1(x, training=training), training=training))
         x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=float("-inf"))
         x = ops.max_pool(x, 3, 2, padding="valid")
+        if stages is not None:
+            stages.append(x)
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
             x = stage(x, training=training)
+            if stages is not None:
+                stages.append(x)
         return x
 
     def forward_head(self, x: Any) -> Any:
@@ -205,29 +215,42 @@ class TFResnetPreTrainedModel(TFPreTrainedModel):
     def _open_axes(self, name: str, ndim: int) -> set[int]:
         return {0, 2, 3}  # batch and spatial sizes; channels are fixed by the weights
 
-    def _features(self, pixel_values: Any, training: bool) -> Any:
+    def _features(self, pixel_values: Any, training: bool, output_hidden_states: bool) -> tuple[Any, Any]:
+        """The NHWC feature map, and (NCHW, like torch) the stem's and every stage's output on request."""
         x = ops.transpose(ops.convert_to_tensor(pixel_values), (0, 2, 3, 1))  # NCHW -> NHWC
-        return self.model.forward_features(x, training=training)
+        stages: list[Any] | None = [] if output_hidden_states else None
+        features = self.model.forward_features(x, training=training, stages=stages)
+        hidden = None if stages is None else tuple(ops.transpose(h, (0, 3, 1, 2)) for h in stages)
+        return features, hidden
 
 
 class TFResnetModel(TFResnetPreTrainedModel):
-    """The ResNet body: `pixel_values` `(batch, channels, height, width)` -> the NCHW feature map (timm's
-    `forward_features`).
+    """The ResNet body: `pixel_values` `(batch, channels, height, width)` -> `BaseModelOutputWithPoolingAndNoAttention`
+    (`last_hidden_state`: the NCHW feature map of timm's `forward_features`; `pooler_output`: its global average
+    `(batch, channels, 1, 1)`).
 
     Example:
         >>> import numpy as np
         >>> from pretrained.models.resnet import ResnetConfig, TFResnetModel
         >>> model = TFResnetModel(ResnetConfig(block_type="basic", layers=[1, 1, 1, 1]))
-        >>> tuple(model(np.zeros((1, 3, 64, 64), np.float32)).shape)
+        >>> tuple(model(np.zeros((1, 3, 64, 64), np.float32)).last_hidden_state.shape)
         (1, 512, 2, 2)
     """
 
-    def call(self, pixel_values: Any, training: bool = False) -> Any:
-        return ops.transpose(self._features(pixel_values, training), (0, 3, 1, 2))
+    def call(self, pixel_values: Any, output_hidden_states: bool | None = None, return_dict: bool | None = None,
+             training: bool = False) -> Any:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, training, flags.output_hidden_states)
+        output = BaseModelOutputWithPoolingAndNoAttention(
+            last_hidden_state=ops.transpose(features, (0, 3, 1, 2)),
+            pooler_output=ops.transpose(ops.mean(features, axis=(1, 2), keepdims=True), (0, 3, 1, 2)),
+            hidden_states=hidden)
+        return returned(output, flags.return_dict)
 
 
 class TFResnetModelForImageClassification(TFResnetPreTrainedModel):
-    """The ResNet with its `fc` head: `ModelOutput(logits=...)`, plus `loss` (mean cross-entropy) with `labels`.
+    """The ResNet with its `fc` head: `ImageClassifierOutputWithNoAttention` (`logits`, plus `loss` (mean
+    cross-entropy) with `labels`).
 
     Example:
         >>> import numpy as np
@@ -238,13 +261,17 @@ class TFResnetModelForImageClassification(TFResnetPreTrainedModel):
         ()
     """
 
-    def call(self, pixel_values: Any, labels: Any = None, training: bool = False) -> ModelOutput:
-        logits = self.model.forward_head(self._features(pixel_values, training))
-        if labels is None:
-            return ModelOutput(logits=logits)
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
-            ops.reshape(ops.convert_to_tensor(labels), (-1,)), ops.cast(logits, "float32"), from_logits=True))
-        return ModelOutput(loss=loss, logits=logits)
+    def call(self, pixel_values: Any, labels: Any = None, output_hidden_states: bool | None = None,
+             return_dict: bool | None = None, training: bool = False) -> Any:
+        flags = output_flags(self.config, False, output_hidden_states, return_dict)
+        features, hidden = self._features(pixel_values, training, flags.output_hidden_states)
+        logits = self.model.forward_head(features)
+        loss = None
+        if labels is not None:
+            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
+                ops.reshape(ops.convert_to_tensor(labels), (-1,)), ops.cast(logits, "float32"), from_logits=True))
+        return returned(ImageClassifierOutputWithNoAttention(loss=loss, logits=logits, hidden_states=hidden),
+                        flags.return_dict)
 
 
 __all__ = ["TFResNet", "TFResnetModel", "TFResnetModelForImageClassification", "TFResnetPreTrainedModel"]

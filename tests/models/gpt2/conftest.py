@@ -1,0 +1,8 @@
+"""Makes `_gpt2_support` (the recorded transformers cases) importable from the GPT-2 test modules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
