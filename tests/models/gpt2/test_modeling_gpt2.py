@@ -39,7 +39,9 @@ def test_transformers_checkpoint_loads_with_equal_logits():
 
 @pytest.mark.parametrize("name", [c["name"] for c in CASES["cases"]])
 def test_generate_equals_transformers(name):
-    """Every recorded case, sampling included (same RNG calls as v4), tokens and beam scores bit-equal."""
+    """Every recorded case, sampling included (same RNG calls as v4): tokens and beam indices equal, beam scores
+    within 1e-5 (float32 sums of log-probabilities: the summation order of CPU kernels varies between machines and
+    thread counts by a few ulps; 2.3e-6 was seen)."""
     model = AutoModelForCausalLM.from_pretrained(CHECKPOINT)
     recorded = case(name)
     if recorded["seed"] is not None:
@@ -51,7 +53,7 @@ def test_generate_equals_transformers(name):
     out = model.generate(**inputs, **recorded["kwargs"], return_dict_in_generate=True, output_scores=True)
     assert out.sequences.tolist() == recorded["sequences"]
     if "sequences_scores" in recorded:
-        np.testing.assert_allclose(out.sequences_scores.numpy(), recorded["sequences_scores"], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(out.sequences_scores.numpy(), recorded["sequences_scores"], atol=1e-5, rtol=0)
         assert out.beam_indices.tolist() == recorded["beam_indices"]
 
 
