@@ -26,7 +26,7 @@ from __future__ import annotations
 import mmap
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,12 @@ class StreamedTensor:
     raw: np.ndarray | None = None
     value: Any = None
     reader: Any = None
+    stream: TensorStream | None = field(default=None, repr=False)
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> np.ndarray:
+        """An aligned buffer for this tensor's converted value (e.g. its transpose): a buffer recycled by the stream
+        where one of the same size is free (its pages are already touched), else a new one."""
+        return self.stream.empty(shape, dtype) if self.stream is not None else aligned_empty(shape, dtype)
 
     def read(self, index: Index) -> np.ndarray:
         """The slice `index` (one `(start, stop)` per canonical dimension) as a new aligned array, reading only its
@@ -132,10 +138,15 @@ class TensorStream:
             self._prefetcher = _Prefetcher(self, file_order(reader, reader.keys()), window)
 
     # -- buffers
-    def _buffer(self, nbytes: int) -> np.ndarray:
+    def empty(self, shape: Sequence[int], dtype: Any) -> np.ndarray:
+        """An aligned C-contiguous array: a recycled buffer of the same byte size where one is free, else new."""
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         with self._lock:
             spare = self._spares.pop(nbytes, None)
-        return spare if spare is not None else aligned_empty((nbytes,), np.uint8)
+        if spare is None:
+            return aligned_empty(shape, dtype)
+        return spare.view(dtype).reshape(tuple(int(d) for d in shape))
 
     def recycle(self, tensor: StreamedTensor) -> None:
         """Give back the buffer of a tensor whose bytes were copied out (e.g. transposed into a new array): the next
@@ -145,11 +156,14 @@ class TensorStream:
             with self._lock:
                 self._spares.setdefault(raw.nbytes, raw)
 
-    def _read(self, key: str) -> np.ndarray | None:
+    def _read(self, key: str, *, fresh: bool = False) -> np.ndarray | None:
+        """The bytes of `key` in a recycled buffer, or in a new one when `fresh` (the read-ahead thread: it
+        first-touches new memory while the model is built, and leaves the recycled buffers to the consumer's
+        outputs, which would otherwise first-touch new memory on the main thread)."""
         info = self.reader.info(key)
         if info.nbytes == 0:
             return None
-        buffer = self._buffer(info.nbytes)
+        buffer = aligned_empty((info.nbytes,), np.uint8) if fresh else self.empty((info.nbytes,), np.uint8)
         return buffer if self.reader.read_into(key, buffer) else None
 
     # -- streaming
@@ -173,14 +187,14 @@ class TensorStream:
                     info = reader.info(key)
                     raw = None
                     if key in sliced:
-                        yield StreamedTensor(key, info, reader=reader)
+                        yield StreamedTensor(key, info, reader=reader, stream=self)
                         bar.update(1)
                         continue
                     if prefetcher is not None:
                         raw = prefetcher.take(key)
                     elif self.direct:
                         raw = self._read(key)
-                    yield StreamedTensor(key, info, raw, None if raw is not None else reader.get(key), reader)
+                    yield StreamedTensor(key, info, raw, None if raw is not None else reader.get(key), reader, self)
                     bar.update(1)
         finally:
             if prefetcher is not None:
@@ -236,7 +250,7 @@ class _Prefetcher:
                 if self._wanted is not None and key not in self._wanted:
                     continue
             try:
-                buffer: np.ndarray | BaseException | None = self.stream._read(key)
+                buffer: np.ndarray | BaseException | None = self.stream._read(key, fresh=True)
             except BaseException as exc:  # handed to the consumer, raised where it takes this key
                 buffer = exc
             with self._condition:

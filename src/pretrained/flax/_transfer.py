@@ -10,7 +10,10 @@ the buffer that becomes the JAX array.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,40 @@ from .loading import is_float
 
 _BAND_ROWS = 16  # rows per band of a banded transpose (measured best for 1024- and 4096-wide float32 matrices)
 _BAND_LIMIT = 1 << 20  # bytes: wider bands than this gain nothing from banding
+_SPLIT_MIN_BYTES = 8 << 20  # transposes this large are split over the copy threads (NumPy's copy drops the GIL)
+_COPY_THREADS = max(1, min(4, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _copy_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_COPY_THREADS, thread_name_prefix="pretrained-transpose")
+        return _pool
+
+
+def _banded_copy(out: np.ndarray, array: np.ndarray, transform: str) -> None:
+    """`out[...] = from_canonical(array, transform)` for a transform that sends the source's first axis last, copied
+    in bands of source rows; large arrays are split by rows over `_COPY_THREADS` threads."""
+    rows = array.shape[0]
+    band = _band(array[:1].nbytes)
+
+    def copy(lo: int, hi: int) -> None:
+        for start in range(lo, hi, band):  # source rows `start:start+band` = the output's last axis
+            stop = min(start + band, hi)
+            np.copyto(out[..., start:stop], from_canonical(array[start:stop], transform), casting="unsafe")
+
+    parts = _COPY_THREADS if array.nbytes >= _SPLIT_MIN_BYTES and rows >= 2 * band * _COPY_THREADS else 1
+    if parts == 1:
+        copy(0, rows)
+        return
+    step = -(-rows // parts // band) * band
+    futures = [_copy_pool().submit(copy, lo, min(lo + step, rows)) for lo in range(step, rows, step)]
+    copy(0, min(step, rows))
+    for future in futures:
+        future.result()
 
 
 def _result_dtype(source: Any, target: Any) -> np.dtype:
@@ -38,20 +75,19 @@ def _band(row_bytes: int) -> int:
     return _BAND_ROWS if row_bytes * _BAND_ROWS <= _BAND_LIMIT else 1
 
 
-def to_backend(array: np.ndarray, transform: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+def to_backend(array: np.ndarray, transform: str, shape: Sequence[int], dtype: Any, *,
+               empty: Callable[[Sequence[int], Any], np.ndarray] = aligned_empty) -> np.ndarray:
     """Canonical (PyTorch-layout) `array` -> an aligned C-contiguous array in the NNX layout of a variable of
-    `shape` / `dtype` (floating tensors are cast to `dtype`; others keep their dtype), in one pass. An array that
-    needs nothing (identity, same dtype, contiguous and aligned) is returned as it is."""
+    `shape` / `dtype` (floating tensors are cast to `dtype`; others keep their dtype), in one pass, into a buffer
+    from `empty(shape, dtype)`. An array that needs nothing (identity, same dtype, contiguous and aligned) is
+    returned as it is."""
     result_dtype = _result_dtype(array.dtype, dtype)
     view = from_canonical(array, transform, shape=shape)
     if view is array and array.dtype == result_dtype and array.flags.c_contiguous and array.ctypes.data % ALIGN == 0:
         return array
-    out = aligned_empty(view.shape, result_dtype)
+    out = empty(view.shape, result_dtype)
     if _moves_first_axis_last(transform, array.ndim) and array.shape[0] > 1:
-        band = _band(array[:1].nbytes)
-        for start in range(0, array.shape[0], band):  # source rows `start:start+band` = the output's last axis
-            np.copyto(out[..., start : start + band], from_canonical(array[start : start + band], transform),
-                      casting="unsafe")
+        _banded_copy(out, array, transform)
     else:
         np.copyto(out, view, casting="unsafe")
     return out

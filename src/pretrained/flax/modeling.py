@@ -324,7 +324,7 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, FlaxGenerationMixin,
 
         load.state["build"] = build
         model = nnx.eval_shape(lambda: build(host_counted_rngs(seed)))
-        for variable in canonical_variables(model):
+        for variable in canonical_variables(model) if load.keep_in_fp32 else ():
             value = variable.variable.get_value()
             if load.keep_in_fp32 and is_float(value.dtype) and keeps_fp32(variable.key, load.keep_in_fp32):
                 variable.variable.set_value(jax.ShapeDtypeStruct(value.shape, jnp.float32))
@@ -360,7 +360,7 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, FlaxGenerationMixin,
         if mesh is not None:
             return _distributed.write_sharded(variable, tensor, load.shards.get(variable.key), mesh)
         source = tensor.array()
-        array = to_backend(source, variable.transform, variable.shape, jnp.dtype(variable.dtype))
+        array = to_backend(source, variable.transform, variable.shape, jnp.dtype(variable.dtype), empty=tensor.empty)
         if array is source and tensor.raw is None:  # another model's memory: never adopted
             array = np.array(source, copy=True)
         variable.variable.set_value(jax.device_put(array))
