@@ -123,7 +123,22 @@ def worker(backend: str, workload: str, checkpoint: str) -> None:
     print(json.dumps({"seconds": seconds, "rss_growth": rss.growth()}))
 
 
-def run_once(backend: str, workload: str, checkpoint: Path) -> dict:
+def evict_page_cache(directory: Path) -> None:
+    """Drop the checkpoint's files from the page cache (`POSIX_FADV_DONTNEED`; clean pages only, no root needed):
+    the next read comes from the disk, as the first load after a reboot or of a checkpoint not read for a while."""
+    for path in directory.iterdir():
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def run_once(backend: str, workload: str, checkpoint: Path, *, cold: bool = False) -> dict:
+    """One workload in a fresh process; `cold`: the checkpoint is evicted from the page cache first."""
+    if cold:
+        evict_page_cache(checkpoint)
     env = {**os.environ, "PRETRAINED_DISABLE_PROGRESS_BARS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(

@@ -2,7 +2,8 @@
 run in a fresh process, the two alternating run by run.
 
     python bench/save.py [--backends torch,tf,flax] [--runs N] [--quick] [--checkpoints bert-large,resnet50d]
-    python bench/save.py --runs 3 --loads --tmpfs --report   # + loads, + saves into /dev/shm, then the page
+    python bench/save.py --runs 3 --loads --cold --tmpfs --report   # + loads (page cache warm, then cold),
+                                                                    # + saves into /dev/shm, then the page
     python bench/save.py --report-only               # re-render the page from bench/.work/results-save.json
 
 The model is loaded from the checkpoints bench/load.py makes (cached under `bench/.work/`: a random
@@ -111,16 +112,20 @@ def measure(backends: list[str], checkpoints: dict[str, Path], runs: int, where:
     return rows
 
 
-def measure_loads(backends: list[str], checkpoints: dict[str, Path], runs: int) -> list[dict]:
-    """bench/load.py's raw read and `from_pretrained` of each backend, alternating, fresh process each."""
+def measure_loads(backends: list[str], checkpoints: dict[str, Path], runs: int, cache: str = "warm") -> list[dict]:
+    """bench/load.py's raw read and `from_pretrained` of each backend, alternating, fresh process each; `cache`
+    "warm" (the file in the page cache, as right after a download or an earlier load) or "cold" (evicted before
+    every run: read from the disk)."""
     rows = []
     for backend in backends:
         module = load.load_backend(backend)
         workloads = [getattr(module, "BASELINE", "raw_safetensors"), getattr(module, "TARGET", "from_pretrained")]
         for name, directory in checkpoints.items():
-            samples = alternating(workloads, runs, lambda w, b=backend, d=directory: load.run_once(b, w, d),
-                                  f"load {backend} {name}")
-            rows.extend(load._summarise(module, backend, name, directory, samples))
+            samples = alternating(workloads, runs, lambda w, b=backend, d=directory:
+                                  load.run_once(b, w, d, cold=cache == "cold"), f"load ({cache}) {backend} {name}")
+            for row in load._summarise(module, backend, name, directory, samples):
+                row["cache"] = cache
+                rows.append(row)
     return rows
 
 
@@ -132,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoints", help="comma-separated subset of the checkpoints (default: the BERT one)")
     parser.add_argument("--loads", action="store_true", help="also measure the loads (bench/load.py workloads)")
     parser.add_argument("--tmpfs", action="store_true", help="also save into /dev/shm (no disk: CPU + memory cost)")
+    parser.add_argument("--cold", action="store_true",
+                        help="with --loads: also measure the loads with the checkpoint evicted from the page cache")
     parser.add_argument("--report", action="store_true", help="render docs/benchmarks/save.md afterwards")
     parser.add_argument("--report-only", action="store_true", help="only re-render the page from the saved results")
     parser.add_argument("--worker", nargs=4, metavar=("BACKEND", "WORKLOAD", "CHECKPOINT", "TARGET"),
@@ -156,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.tmpfs and SCRATCH["tmpfs"].parent.is_dir():
         rows += measure(backends, checkpoints, args.runs, "tmpfs")
     load_rows = measure_loads(backends, checkpoints, args.runs) if args.loads else []
+    if args.loads and args.cold:
+        load_rows += measure_loads(backends, checkpoints, args.runs, "cold")
     results = {"saves": rows, "loads": load_rows, "runs": args.runs, "wall_s": time.time() - started,
                "loadavg": load_average, "finished": time.strftime("%Y-%m-%d %H:%M %Z")}
     results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
