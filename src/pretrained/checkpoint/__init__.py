@@ -126,6 +126,7 @@ from ._stream import aligned_empty as aligned_empty
 from ._stream import file_order as file_order
 from ._tensors import HostTensor as HostTensor
 from ._tensors import LazyTensor as LazyTensor
+from ._tensors import copy_banded as copy_banded
 from ._writer import (
     plan_shards as plan_shards,
 )

@@ -3,7 +3,7 @@
 Loading a dense kernel means a transpose (PyTorch `(out, in)` -> NNX `(in, out)`). A plain `np.ascontiguousarray`
 of the transposed view walks one side with a large stride (30 ms for a 4096 x 1024 float32 matrix); JAX's
 `jnp.asarray` of it is slower still. Copying it in bands of source rows keeps both sides in cache (~11 ms, split over
-the copy threads: `pretrained.checkpoint._tensors.copy_banded`, which saves use too). Buffers are 64-byte aligned so that
+the copy threads: `pretrained.checkpoint.copy_banded`, which saves use too). Buffers are 64-byte aligned so that
 `jax.device_put` on CPU adopts them instead of copying, and identity tensors are read by the reader straight into
 the buffer that becomes the JAX array.
 """
@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checkpoint import ALIGN, LazyTensor, aligned_empty
-from ..checkpoint._tensors import copy_banded
+from ..checkpoint import ALIGN, LazyTensor, aligned_empty, copy_banded
 from ..layout import CanonicalVariable, from_canonical, to_canonical
 from .loading import is_float
 

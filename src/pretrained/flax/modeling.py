@@ -324,10 +324,11 @@ class FlaxPreTrainedModel(nnx.Module, FlaxModuleUtilsMixin, FlaxGenerationMixin,
 
         load.state["build"] = build
         model = nnx.eval_shape(lambda: build(host_counted_rngs(seed)))
-        for variable in canonical_variables(model) if load.keep_in_fp32 else ():
-            value = variable.variable.get_value()
-            if load.keep_in_fp32 and is_float(value.dtype) and keeps_fp32(variable.key, load.keep_in_fp32):
-                variable.variable.set_value(jax.ShapeDtypeStruct(value.shape, jnp.float32))
+        if load.keep_in_fp32:
+            for variable in canonical_variables(model):
+                value = variable.variable.get_value()
+                if is_float(value.dtype) and keeps_fp32(variable.key, load.keep_in_fp32):
+                    variable.variable.set_value(jax.ShapeDtypeStruct(value.shape, jnp.float32))
         return model
 
     @classmethod
