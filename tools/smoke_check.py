@@ -51,7 +51,7 @@ def round_trip(extra: str, workdir: Path) -> None:
         model.save_pretrained(path)
         loaded = ResnetModel.from_pretrained(path).eval()
         with torch.no_grad():
-            before, after = (m(torch.from_numpy(pixels)).numpy() for m in (model, loaded))
+            before, after = (m(torch.from_numpy(pixels)).last_hidden_state.numpy() for m in (model, loaded))
         # bfloat16 weights are written and read back as bfloat16
         model.to(torch.bfloat16).save_pretrained(workdir / "resnet-bf16")
         half = ResnetModel.from_pretrained(workdir / "resnet-bf16", dtype="auto")
@@ -60,19 +60,19 @@ def round_trip(extra: str, workdir: Path) -> None:
         from pretrained.models.resnet import TFResnetModel
 
         model = TFResnetModel(config)
-        before = np.asarray(model(pixels))
+        before = np.asarray(model(pixels).last_hidden_state)
         model.save_pretrained(path)
-        after = np.asarray(TFResnetModel.from_pretrained(path)(pixels))
+        after = np.asarray(TFResnetModel.from_pretrained(path)(pixels).last_hidden_state)
     else:
         from pretrained.models.resnet import FlaxResnetModel
 
         model = FlaxResnetModel(config, rngs=0)
         model.eval()
-        before = np.asarray(model(pixels))
+        before = np.asarray(model(pixels).last_hidden_state)
         model.save_pretrained(path)
         loaded = FlaxResnetModel.from_pretrained(path)
         loaded.eval()
-        after = np.asarray(loaded(pixels))
+        after = np.asarray(loaded(pixels).last_hidden_state)
     assert before.shape == after.shape and before.shape[0] == 2, (before.shape, after.shape)
     np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
     assert (path / "model.safetensors").is_file() and json.loads((path / "config.json").read_text())["model_type"]
